@@ -1,0 +1,40 @@
+# Two commands are all a newcomer needs: `make grade` and `make test`. Both set themselves up.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+ASSIGNMENT ?=
+SUBMISSIONS ?=
+OUT ?= out
+ASSIGNMENTS := gates rnn_linear rnn_bptt lstm
+
+.PHONY: help setup test grade assignments clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+setup: $(STAMP) ## Create .venv and install the project with its test extra
+
+test: $(STAMP) ## Run the whole test suite
+	$(PY) -m pytest
+
+grade: $(STAMP) ## Grade the bundled samples into out/ (or ASSIGNMENT=x SUBMISSIONS=dir OUT=dir)
+ifeq ($(ASSIGNMENT),)
+	@for a in $(ASSIGNMENTS); do \
+	  $(PY) -m grader grade $$a assignments/$$a/samples --out $(OUT)/$$a || exit 1; \
+	done
+else
+	$(PY) -m grader grade $(ASSIGNMENT) $(SUBMISSIONS) --out $(OUT)
+endif
+
+assignments: $(STAMP) ## Regenerate student notebooks, samples and public case data from the references
+	$(PY) -m grader build $(ASSIGNMENTS)
+
+clean: ## Remove the virtual environment and outputs
+	rm -rf $(VENV) $(OUT) build dist *.egg-info
