@@ -1,0 +1,159 @@
+"""The child side: define the student's source in a fresh namespace, call the named functions
+on the inputs, and send back plain numbers and numeric arrays. Nothing here judges anything.
+
+This module runs inside the untrusted process, so it holds no reference, no expected value and
+no tolerance; whatever it sends is decoded strictly by the parent.
+"""
+import ast
+import builtins
+import sys
+import time
+import traceback
+
+import numpy as np
+
+from grader import wire
+
+SOURCE_NAME = "<submission>"
+MAX_TEXT = 500
+
+
+def _text(value) -> str:
+    try:
+        text = str(value)
+    except BaseException:  # a hostile __str__
+        text = "<unprintable>"
+    return text[:MAX_TEXT]
+
+
+def _error(exc: BaseException) -> dict:
+    """Describe an exception: its type, message, and the student's source lines it went through."""
+    lines = [[frame.lineno, frame.name] for frame in traceback.extract_tb(exc.__traceback__)
+             if frame.filename == SOURCE_NAME][-8:]
+    return {"type": type(exc).__name__[:80], "message": _text(exc), "lines": lines}
+
+
+def define(source: str) -> tuple[dict, list]:
+    """Execute the submission's top-level statements one by one; a failing one is reported and
+    the others still run (a missing optional import should not sink every function)."""
+    namespace = {"__name__": "__submission__", "__builtins__": builtins}
+    errors = []
+    try:
+        module = ast.parse(source, SOURCE_NAME)
+    except SyntaxError as exc:
+        return namespace, [{"type": "SyntaxError", "message": _text(exc.msg),
+                            "lines": [[exc.lineno or 0, "<module>"]]}]
+    for node in module.body:
+        try:
+            exec(compile(ast.Module([node], []), SOURCE_NAME, "exec"), namespace)
+        except BaseException as exc:  # SystemExit included: it must not end the run
+            errors.append(_error(exc))
+    return namespace, errors
+
+
+def _follow(value, path):
+    for step in path:
+        if isinstance(step, list):  # ["col", k]
+            value = np.asarray(value)[..., step[1]]
+        elif isinstance(value, (tuple, list, np.ndarray)):
+            value = value[step]
+        else:
+            raise TypeError(f"cannot take item {step} of a {type(value).__name__}")
+    return value
+
+
+def _leaf(value) -> dict:
+    """A returned value as a numeric array, or a description of why it is not one."""
+    if isinstance(value, (bool, int, float, np.generic)) and not isinstance(value, (str, bytes)):
+        value = np.asarray(value)
+    if not isinstance(value, np.ndarray):
+        return {"error": f"a {type(value).__name__}, not a number or numpy array"}
+    array = value.view(np.ndarray)  # a subclass's overrides play no part from here on
+    if array.dtype.str not in wire.DTYPES:
+        return {"error": f"an array of dtype {array.dtype}, not a real number type"}
+    return {"value": np.array(array, copy=True, order="C")}
+
+
+def _shape_of(value, depth=0) -> str:
+    """A short description of the returned structure, for "expected ..., got ..." messages."""
+    if isinstance(value, (tuple, list)) and depth < 3:
+        inner = ", ".join(_shape_of(v, depth + 1) for v in value[:6])
+        more = ", …" if len(value) > 6 else ""
+        return f"{type(value).__name__} of {len(value)} ({inner}{more})"
+    if isinstance(value, np.ndarray):
+        return f"array{value.shape}"
+    return type(value).__name__
+
+
+def _argument(spec, results):
+    kind = spec[0]
+    if kind == "v":
+        value = spec[1]
+        return value.copy() if isinstance(value, np.ndarray) else value
+    _, call, path = spec
+    done = results[call]
+    if done is None:
+        raise LookupError(call)
+    return _follow(done, path)
+
+
+def run_case(namespace: dict, calls: list) -> list:
+    """Make a case's calls in order; each one's result stays here for later Refs."""
+    results, replies = [], []
+    fp_events = [0]
+
+    def count_fp(kind, flag):
+        fp_events[0] += 1
+
+    for call in calls:
+        results.append(None)
+        function = namespace.get(call["function"])
+        if not callable(function):
+            replies.append({"ok": False, "missing": True})
+            continue
+        try:
+            args = [_argument(a, results) for a in call["args"]]
+            kwargs = {k: _argument(a, results) for k, a in call["kwargs"].items()}
+        except LookupError as exc:
+            replies.append({"ok": False, "skipped": int(exc.args[0])})
+            continue
+        fp_events[0] = 0
+        old_call = np.seterrcall(count_fp)
+        try:
+            with np.errstate(all="call"):
+                result = function(*args, **kwargs)
+        except BaseException as exc:
+            replies.append({"ok": False, "error": _error(exc)})
+            continue
+        finally:
+            np.seterrcall(old_call)
+        results[-1] = result
+        parts = []
+        for path in call["returns"]:
+            try:
+                parts.append(_leaf(_follow(result, path)))
+            except BaseException:
+                parts.append({"error": f"got {_shape_of(result)}"})
+        reply = {"ok": True, "parts": parts, "fp": fp_events[0]}
+        if call["check_inputs"]:
+            reply["inputs"] = [a if isinstance(a, np.ndarray) else None for a in args]
+        replies.append(reply)
+    return replies
+
+
+def serve(job: dict, start: int, result_fd: int) -> None:
+    """Define the source, then run cases[start:], one frame per case, then a final frame."""
+    namespace, errors = define(job["source"])
+    wire.write_frame(result_fd, wire.encode({"kind": "setup", "errors": errors}))
+    for index in range(start, len(job["cases"])):
+        began = time.perf_counter()
+        replies = run_case(namespace, job["cases"][index])
+        frame = {"kind": "case", "index": index, "calls": replies,
+                 "seconds": time.perf_counter() - began}
+        try:
+            payload = wire.encode(frame)
+        except wire.WireError as exc:
+            payload = wire.encode({"kind": "case", "index": index,
+                                   "failure": "bad output", "detail": _text(exc)})
+        wire.write_frame(result_fd, payload)
+    sys.stdout.flush()

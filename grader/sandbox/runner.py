@@ -1,0 +1,238 @@
+"""The parent side of the sandbox: send a submission's source and its cases' calls to a warm
+worker, and receive raw outputs, strictly checked, as plain values.
+
+Knows nothing about references, tolerances or points: it turns calls into `CallOutcome`s.
+"""
+import os
+import struct
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from grader import wire
+from grader.cases import Call, Ref
+
+DEFAULT_LIMITS = {
+    "memory_mb": 2048,       # address space of one child
+    "cpu_seconds": 60,       # CPU time of one child, all its cases
+    "file_mb": 16,           # largest file a child may write in its scratch folder
+    "max_frame_mb": 64,      # largest output of one case
+    "setup_timeout": 10.0,   # seconds to define the submission's top-level statements
+}
+
+
+class SandboxError(RuntimeError):
+    """The sandbox itself misbehaved (the worker died or spoke out of protocol)."""
+
+
+@dataclass
+class CallOutcome:
+    """What one call produced, as plain data decoded in the parent."""
+    ok: bool
+    parts: list = field(default_factory=list)    # per returned part: ndarray or error text (str)
+    inputs: list | None = None                   # arguments after the call (ndarray or None)
+    fp_warnings: int = 0
+    error: dict | None = None                    # {"type", "message", "lines": [[line, fn]]}
+    missing: bool = False                        # the function is not defined
+    skipped: int | None = None                   # not run: depends on this failed call
+
+
+@dataclass
+class CaseOutcome:
+    """All calls of one case, or why none of them finished."""
+    calls: list = field(default_factory=list)
+    failure: str | None = None                   # "timeout", "eof", "setup", "protocol", ...
+    detail: str = ""
+    seconds: float = 0.0
+
+
+@dataclass
+class RunOutcome:
+    setup_errors: list
+    cases: list
+
+
+def _plan_argument(value):
+    if isinstance(value, Ref):
+        return ("r", value.call, [list(p) if isinstance(p, tuple) else p for p in value.path])
+    return ("v", value)
+
+
+def plan(calls: list) -> list:
+    """Calls as plain data for the child (inputs only)."""
+    return [{"function": c.function,
+             "args": [_plan_argument(a) for a in c.args],
+             "kwargs": {k: _plan_argument(v) for k, v in c.kwargs.items()},
+             "returns": [list(p) for p in c.returns],
+             "check_inputs": c.check_inputs} for c in calls]
+
+
+# ---- strict reading of untrusted replies ------------------------------------------------------
+
+def _text(value, limit=500) -> str:
+    return value[:limit] if isinstance(value, str) else ""
+
+
+def _error(value) -> dict:
+    if not isinstance(value, dict):
+        return {"type": "Error", "message": "", "lines": []}
+    lines = value.get("lines")
+    lines = [[n, _text(f, 80)] for n, f in (lines if isinstance(lines, list) else [])
+             if isinstance(n, int) and not isinstance(n, bool)][:8] \
+        if isinstance(lines, list) and all(isinstance(x, list) and len(x) == 2 for x in lines) else []
+    return {"type": _text(value.get("type"), 80) or "Error",
+            "message": _text(value.get("message")), "lines": lines}
+
+
+def _call_outcome(reply, call: Call) -> CallOutcome:
+    if not isinstance(reply, dict):
+        raise SandboxError("reply is not a record")
+    if reply.get("ok") is not True:
+        if reply.get("missing") is True:
+            return CallOutcome(ok=False, missing=True)
+        skipped = reply.get("skipped")
+        if isinstance(skipped, int) and not isinstance(skipped, bool):
+            return CallOutcome(ok=False, skipped=skipped)
+        return CallOutcome(ok=False, error=_error(reply.get("error")))
+    parts = reply.get("parts")
+    if not isinstance(parts, list) or len(parts) != len(call.returns):
+        raise SandboxError("wrong number of returned parts")
+    decoded = []
+    for part in parts:
+        if isinstance(part, dict) and isinstance(part.get("value"), np.ndarray):
+            decoded.append(part["value"])
+        elif isinstance(part, dict) and isinstance(part.get("error"), str):
+            decoded.append(_text(part["error"]))
+        else:
+            raise SandboxError("malformed returned part")
+    inputs = reply.get("inputs")
+    if call.check_inputs:
+        if not isinstance(inputs, list) or len(inputs) != len(call.args):
+            raise SandboxError("inputs not sent back")
+        inputs = [x if isinstance(x, np.ndarray) else None for x in inputs]
+    else:
+        inputs = None
+    fp = reply.get("fp")
+    return CallOutcome(ok=True, parts=decoded, inputs=inputs,
+                       fp_warnings=fp if isinstance(fp, int) and fp >= 0 else 0)
+
+
+def _case_outcome(frame, calls: list) -> CaseOutcome:
+    if "failure" in frame:
+        return CaseOutcome(failure=_text(frame.get("failure"), 40) or "failure",
+                           detail=_text(frame.get("detail")))
+    replies = frame.get("calls")
+    if not isinstance(replies, list) or len(replies) != len(calls):
+        raise SandboxError("wrong number of call replies")
+    seconds = frame.get("seconds")
+    return CaseOutcome(calls=[_call_outcome(r, c) for r, c in zip(replies, calls)],
+                       seconds=float(seconds) if isinstance(seconds, (int, float)) else 0.0)
+
+
+# ---- the worker process ---------------------------------------------------------------------
+
+class Worker:
+    """One warm worker process; runs one submission at a time."""
+
+    def __init__(self, limits: dict | None = None):
+        self.limits = {**DEFAULT_LIMITS, **(limits or {})}
+        self.process = None
+        self.lock = threading.Lock()
+
+    def _start(self):
+        job_read, self.job_write = os.pipe()
+        self.result_read, result_write = os.pipe()
+        env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "HOME")}
+        env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
+                   PYTHONPATH=os.pathsep.join(p for p in sys.path if p),
+                   PYTHONDONTWRITEBYTECODE="1")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "grader.sandbox.worker", str(job_read), str(result_write)],
+            pass_fds=(job_read, result_write), stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd="/")
+        os.close(job_read)
+        os.close(result_write)
+
+    def close(self):
+        if self.process is not None:
+            for fd in (self.job_write, self.result_read):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+    def run(self, source: str, cases: list) -> RunOutcome:
+        """Run every case's calls for one submission; a case that hangs or crashes becomes a
+        CaseOutcome with a failure, and the others still run."""
+        with self.lock:
+            if self.process is None or self.process.poll() is not None:
+                self._start()
+            timeouts = [float(c.timeout) for c in cases]
+            job = {"source": source, "cases": [plan(c.calls) for c in cases],
+                   "timeouts": timeouts, "limits": self.limits}
+            try:
+                wire.write_frame(self.job_write, wire.encode(job))
+                deadline = time.monotonic() + self.limits["setup_timeout"] + sum(timeouts) \
+                    + 5.0 * (len(cases) + 1)
+                return self._collect(cases, deadline)
+            except (SandboxError, wire.WireError, OSError) as exc:
+                self.close()
+                raise SandboxError(f"sandbox worker failed: {exc}") from None
+
+    def _collect(self, cases: list, deadline: float) -> RunOutcome:
+        limit = int(self.limits["max_frame_mb"]) * 2**20 + 4096
+        reader = wire.FrameReader(self.result_read, limit)
+        setup_errors, outcomes = None, [None] * len(cases)
+        while True:
+            frame, problem = reader.read(deadline)
+            if problem:
+                raise SandboxError(f"worker stopped answering ({problem})")
+            author, body = frame[:1], frame[1:]
+            if author == b"W":
+                data = wire.decode(body)
+                if not isinstance(data, dict):
+                    raise SandboxError("malformed worker message")
+                if data.get("kind") == "done":
+                    break
+                index = data.get("index")
+                if isinstance(index, int) and 0 <= index < len(cases) and outcomes[index] is None:
+                    outcomes[index] = CaseOutcome(failure=_text(data.get("failure"), 40),
+                                                  detail=_text(data.get("detail")))
+            elif author == b"S" and setup_errors is None:
+                setup_errors = self._setup_errors(body, limit)
+            elif author == b"C" and len(body) >= 4:
+                (index,) = struct.unpack_from("<I", body)
+                if index < len(cases) and outcomes[index] is None:
+                    outcomes[index] = self._child_case(body[4:], index, cases[index], limit)
+        for i, outcome in enumerate(outcomes):
+            if outcome is None:
+                outcomes[i] = CaseOutcome(failure="protocol", detail="no result was received")
+        return RunOutcome(setup_errors=setup_errors or [], cases=outcomes)
+
+    @staticmethod
+    def _setup_errors(body: bytes, limit: int) -> list:
+        try:
+            data = wire.decode(body, limit)
+        except wire.WireError:
+            return [{"type": "ProtocolError", "message": "unreadable setup report", "lines": []}]
+        errors = data.get("errors") if isinstance(data, dict) else None
+        return [_error(e) for e in errors] if isinstance(errors, list) else []
+
+    @staticmethod
+    def _child_case(body: bytes, index: int, case, limit: int) -> CaseOutcome:
+        """Decode a child's report on one case; anything malformed fails that case only."""
+        try:
+            data = wire.decode(body, limit)
+            if not isinstance(data, dict) or data.get("kind") != "case" \
+                    or data.get("index") != index:
+                raise SandboxError("report for the wrong case")
+            return _case_outcome(data, case.calls)
+        except (wire.WireError, SandboxError) as exc:
+            return CaseOutcome(failure="protocol", detail=f"unreadable output ({exc})")

@@ -1,0 +1,149 @@
+"""A warm worker: numpy and the harness are imported once; each submission runs in a freshly
+forked child with its own session, scratch folder and resource limits.
+
+The worker never runs student code itself. It relays the child's frames to the parent,
+enforces the wall-clock limit of every case, and when a case hangs or the child dies, reports
+that case as failed and forks a new child for the cases after it.
+
+Run as: python -m grader.sandbox.worker JOB_FD RESULT_FD
+"""
+import os
+import resource
+import shutil
+import signal
+import struct
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # one thread: fork-safe and cheap
+
+import numpy as np  # noqa: E402,F401  (imported once here so children start warm)
+
+from grader import wire  # noqa: E402
+from grader.sandbox import harness  # noqa: E402
+
+CHILD_FD = 3
+
+
+def _limit(kind, value):
+    try:
+        resource.setrlimit(kind, (value, value))
+    except (ValueError, OSError):
+        pass  # a hard limit already lower than ours is fine
+
+
+def enter_child(result_fd: int, scratch: str, limits: dict) -> None:
+    """Turn the forked process into a limited one: own session, no inherited files but the
+    result pipe, stdio on /dev/null, resource limits, a private working folder."""
+    os.setsid()
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
+        signal.signal(sig, signal.SIG_DFL)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    os.dup2(result_fd, CHILD_FD)
+    os.closerange(CHILD_FD + 1, 1 << 16)
+    mib = 2**20
+    _limit(resource.RLIMIT_AS, int(limits["memory_mb"]) * mib)
+    _limit(resource.RLIMIT_CPU, int(limits["cpu_seconds"]))
+    _limit(resource.RLIMIT_FSIZE, int(limits["file_mb"]) * mib)
+    _limit(resource.RLIMIT_NOFILE, 64)
+    _limit(resource.RLIMIT_CORE, 0)
+    os.chdir(scratch)
+    os.environ.update(HOME=scratch, TMPDIR=scratch)
+
+
+def _reap(pid: int) -> str:
+    """Kill the child's whole process group and say how the child ended."""
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
+        return f"killed by signal {name}"
+    return f"exited with code {os.WEXITSTATUS(status)}"
+
+
+def _cause(problem: str, ended: str, limits: dict, timeout: float) -> str:
+    if problem == "timeout":
+        return f"took longer than {timeout:g} s (an endless loop?)"
+    if problem == "too large":
+        return f"returned more than {limits['max_frame_mb']} MiB of output"
+    if "SIGXCPU" in ended:
+        return f"used more than {limits['cpu_seconds']} s of CPU time"
+    if "SIGKILL" in ended or "SIGSEGV" in ended:
+        return f"the process was {ended} (out of memory? the limit is {limits['memory_mb']} MiB)"
+    return f"the process {ended} (sys.exit or os._exit called?)"
+
+
+def _report(out_fd: int, message: dict) -> None:
+    """A message of the worker's own. Frames are tagged by their author, so nothing a child
+    writes can pass for the worker: W = worker, S = child's setup, C + case index = child's case."""
+    wire.write_frame(out_fd, b"W" + wire.encode(message))
+
+
+def supervise(job: dict, out_fd: int) -> None:
+    """Run one job, restarting a child after each case that hangs or kills it."""
+    limits, timeouts = job["limits"], job["timeouts"]
+    total = len(job["cases"])
+    scratch = tempfile.mkdtemp(prefix="grader-scratch-")
+    start = 0
+    try:
+        while start < total:
+            read_end, write_end = os.pipe()
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    os.close(read_end)
+                    enter_child(write_end, scratch, limits)
+                    harness.serve(job, start, CHILD_FD)
+                finally:
+                    os._exit(0)
+            os.close(write_end)
+            reader = wire.FrameReader(read_end, int(limits["max_frame_mb"]) * 2**20)
+            frame, problem = reader.read(time.monotonic() + limits["setup_timeout"])
+            if problem:
+                ended = _reap(pid)
+                os.close(read_end)
+                cause = _cause(problem, ended, limits, limits["setup_timeout"])
+                for index in range(start, total):
+                    _report(out_fd, {"kind": "case", "index": index, "failure": "setup",
+                                     "detail": cause})
+                break
+            if start == 0:
+                wire.write_frame(out_fd, b"S" + frame)
+            index = start
+            while index < total:
+                frame, problem = reader.read(time.monotonic() + timeouts[index])
+                if problem:
+                    break
+                wire.write_frame(out_fd, b"C" + struct.pack("<I", index) + frame)
+                index += 1
+            ended = _reap(pid)
+            os.close(read_end)
+            if index < total:
+                cause = _cause(problem, ended, limits, timeouts[index])
+                _report(out_fd, {"kind": "case", "index": index, "failure": problem,
+                                 "detail": cause})
+                index += 1
+            start = index
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+        _report(out_fd, {"kind": "done"})
+
+
+def main(job_fd: int, result_fd: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
+    while True:
+        frame = wire.read_frame(job_fd)
+        if frame is None:
+            return
+        supervise(wire.decode(frame), result_fd)
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]), int(sys.argv[2]))

@@ -1,0 +1,190 @@
+"""A small framed format for plain data and numeric arrays: JSON for structure, raw bytes for
+arrays, nothing executable.
+
+It carries test inputs to the sandboxed child and the child's outputs back, and stores public
+case data for students. Decoding is strict because one side is hostile: only JSON values and
+arrays of whitelisted numeric dtypes come out, sizes are checked before anything is allocated,
+and no object is ever constructed from a name the data chooses (no pickle, no eval).
+
+    frame  = u64 length | body
+    body   = u32 header length | header JSON | array bytes
+    header = {"body": <JSON, arrays as {"$a": index}, tuples as {"$t": [...]}>,
+              "arrays": [[dtype, shape], ...]}
+"""
+import json
+import os
+import select
+import struct
+import time
+
+import numpy as np
+
+#: dtypes allowed across the boundary (numpy's .str spelling, little-endian machine).
+DTYPES = {np.dtype(t).str: np.dtype(t) for t in (
+    "f8", "f4", "f2", "i8", "i4", "i2", "i1", "u8", "u4", "u2", "u1", "?")}
+
+MAX_HEADER = 8 * 2**20
+MAX_DEPTH = 32
+
+
+class WireError(ValueError):
+    """Data that does not follow the format (truncated, oversized, or of a forbidden kind)."""
+
+
+def _to_json(obj, arrays, depth=0):
+    if depth > MAX_DEPTH:
+        raise WireError("structure nested too deeply")
+    if isinstance(obj, np.ndarray):
+        if obj.dtype.str not in DTYPES:
+            raise WireError(f"array dtype {obj.dtype} cannot be sent")
+        arrays.append(np.ascontiguousarray(obj))
+        return {"$a": len(arrays) - 1}
+    if isinstance(obj, np.generic):
+        return _to_json(np.asarray(obj), arrays, depth)
+    if isinstance(obj, tuple):
+        return {"$t": [_to_json(x, arrays, depth + 1) for x in obj]}
+    if isinstance(obj, list):
+        return [_to_json(x, arrays, depth + 1) for x in obj]
+    if isinstance(obj, dict):
+        if not all(isinstance(k, str) for k in obj):
+            raise WireError("dictionary keys must be strings")
+        if "$a" in obj or "$t" in obj:
+            raise WireError("reserved key in dictionary")
+        return {k: _to_json(v, arrays, depth + 1) for k, v in obj.items()}
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    raise WireError(f"cannot send a value of type {type(obj).__name__}")
+
+
+def encode(obj) -> bytes:
+    """Encode plain data (dict, list, tuple, str, int, float, bool, None, numeric ndarray)."""
+    arrays = []
+    body = _to_json(obj, arrays)
+    header = json.dumps({"body": body, "arrays": [[a.dtype.str, list(a.shape)] for a in arrays]},
+                        allow_nan=True, separators=(",", ":")).encode()
+    return b"".join([struct.pack("<I", len(header)), header] + [a.tobytes() for a in arrays])
+
+
+def _from_json(node, arrays, depth=0):
+    if depth > MAX_DEPTH:
+        raise WireError("structure nested too deeply")
+    if isinstance(node, list):
+        return [_from_json(x, arrays, depth + 1) for x in node]
+    if isinstance(node, dict):
+        if "$a" in node:
+            index = node["$a"]
+            if len(node) != 1 or type(index) is not int or not 0 <= index < len(arrays):
+                raise WireError("bad array reference")
+            return arrays[index]
+        if "$t" in node:
+            if len(node) != 1 or not isinstance(node["$t"], list):
+                raise WireError("bad tuple")
+            return tuple(_from_json(x, arrays, depth + 1) for x in node["$t"])
+        return {k: _from_json(v, arrays, depth + 1) for k, v in node.items()}
+    return node
+
+
+def decode(data: bytes, max_bytes: int = 256 * 2**20):
+    """Decode what `encode` produced; raise WireError on anything else."""
+    if len(data) > max_bytes:
+        raise WireError(f"message of {len(data)} bytes exceeds the {max_bytes}-byte limit")
+    if len(data) < 4:
+        raise WireError("truncated message")
+    (hlen,) = struct.unpack_from("<I", data)
+    if hlen > min(MAX_HEADER, len(data) - 4):
+        raise WireError("bad header length")
+    try:
+        header = json.loads(data[4:4 + hlen])
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+        raise WireError(f"header is not JSON: {e}") from None
+    if not isinstance(header, dict) or not isinstance(header.get("arrays"), list):
+        raise WireError("header lacks an array table")
+    offset = 4 + hlen
+    arrays = []
+    for item in header["arrays"]:
+        if not (isinstance(item, list) and len(item) == 2 and item[0] in DTYPES
+                and isinstance(item[1], list) and len(item[1]) <= 32
+                and all(type(n) is int and n >= 0 for n in item[1])):
+            raise WireError(f"bad array description {str(item)[:80]}")
+        dtype = DTYPES[item[0]]
+        count = 1
+        for n in item[1]:
+            count *= n
+        nbytes = count * dtype.itemsize
+        if offset + nbytes > len(data):
+            raise WireError("array data truncated")
+        arrays.append(np.frombuffer(data, dtype, count, offset).reshape(item[1]).copy())
+        offset += nbytes
+    if offset != len(data):
+        raise WireError("trailing bytes after the arrays")
+    return _from_json(header.get("body"), arrays)
+
+
+# ---- framing on file descriptors ------------------------------------------------------------
+
+def write_frame(fd: int, payload: bytes) -> None:
+    """Write one length-prefixed frame, all of it."""
+    view = memoryview(struct.pack("<Q", len(payload)) + payload)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
+
+
+def read_exact(fd: int, n: int) -> bytes | None:
+    """Read exactly n bytes; None on end of file before the first byte, WireError midway."""
+    chunks, got = [], 0
+    while got < n:
+        chunk = os.read(fd, min(n - got, 1 << 20))
+        if not chunk:
+            if got == 0:
+                return None
+            raise WireError("stream ended inside a frame")
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+def read_frame(fd: int, max_bytes: int = 256 * 2**20) -> bytes | None:
+    """Read one frame; None at a clean end of stream."""
+    prefix = read_exact(fd, 8)
+    if prefix is None:
+        return None
+    (n,) = struct.unpack("<Q", prefix)
+    if n > max_bytes:
+        raise WireError(f"frame of {n} bytes exceeds the {max_bytes}-byte limit")
+    data = read_exact(fd, n)
+    if data is None and n:
+        raise WireError("stream ended inside a frame")
+    return data or b""
+
+
+class FrameReader:
+    """Reads length-prefixed frames from a pipe, with a deadline and a size cap."""
+
+    def __init__(self, fd: int, max_bytes: int):
+        self.fd, self.max_bytes, self.buffer = fd, max_bytes, b""
+
+    def _fill(self, n: int, deadline: float) -> str | None:
+        while len(self.buffer) < n:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.fd], [], [], left)[0]:
+                return "timeout"
+            chunk = os.read(self.fd, 1 << 20)
+            if not chunk:
+                return "eof"
+            self.buffer += chunk
+        return None
+
+    def read(self, deadline: float):
+        """Return (frame bytes, None) or (None, "timeout" | "eof" | "too large")."""
+        problem = self._fill(8, deadline)
+        if problem:
+            return None, problem
+        (n,) = struct.unpack_from("<Q", self.buffer)
+        if n > self.max_bytes:
+            return None, "too large"
+        problem = self._fill(8 + n, deadline)
+        if problem:
+            return None, problem
+        frame, self.buffer = self.buffer[8:8 + n], self.buffer[8 + n:]
+        return frame, None
