@@ -1,0 +1,373 @@
+"""Extracting a student's definitions from code cells, without running any of them.
+
+Students delete, reorder and re-run cells, leave training loops, plots and magics behind, and
+break cells they were not asked to touch. We keep only what a grader may execute: functions,
+classes, lambdas bound to names, simple literal constants, and the imports those need, each
+in the student's own text (so tracebacks show their lines), with a map from every generated
+line back to (code cell number, line in that cell).
+"""
+from __future__ import annotations
+
+import ast
+import builtins
+import re
+import symtable
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_SIMPLE = (int, float, bool, str, type(None))
+_DUNDER = re.compile(r"^__\w+__$")
+_KEPT_CELL_MAGICS = {"time", "timeit", "capture"}  # run the cell's Python: drop only the magic line
+_MAGIC_ASSIGN = re.compile(r"[A-Za-z_][\w.]*(\s*,\s*[A-Za-z_][\w.]*)*\s*=\s*[%!]")  # x = !ls, t = %time f()
+_HELP = re.compile(r"(\?{1,2}[\w.]+|[\w.]+\?{1,2})\s*$")  # np.dot?  ?np.dot
+
+
+@dataclass(frozen=True)
+class Submission:
+    """The kept definitions of one submission, as source ready for exec, and where they came from."""
+
+    id: str
+    path: Path | None
+    source: str
+    line_origin: tuple[tuple[int, int], ...]
+    functions: frozenset[str]
+    constants: Mapping[str, object] = field(hash=False)
+    notes: tuple[str, ...]
+
+    def describe_line(self, lineno: int) -> str:
+        """Where line `lineno` (1-based) of `source` came from: "cell 7, line 3"."""
+        if 1 <= lineno <= len(self.line_origin):
+            cell, line = self.line_origin[lineno - 1]
+            return f"cell {cell}, line {line}"
+        return f"line {lineno} (not from the notebook)"
+
+
+@dataclass
+class _Stmt:
+    cell: int
+    order: int
+    node: ast.stmt
+    lines: list[str]  # the whole cell, split on "\n"
+    kind: str  # "future", "import", "const", "def"
+    names: tuple[str, ...] = ()
+    values: dict = field(default_factory=dict)  # constants bound: name -> value
+
+    def text(self) -> tuple[list[str], list[tuple[int, int]]]:
+        """The student's own text of the statement (from its first decorator) and its origins."""
+        node = self.node
+        first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+        col = 0 if first < node.lineno else node.col_offset
+        chunk = self.lines[first - 1: node.end_lineno]
+        chunk[-1] = _cut(chunk[-1], node.end_col_offset)
+        chunk[0] = chunk[0][len(_cut(chunk[0], col)):] if col else chunk[0]
+        return chunk, [(self.cell, first + i) for i in range(len(chunk))]
+
+
+def _cut(line: str, byte_col: int) -> str:
+    """line[:byte_col] with ast's UTF-8 byte column turned into characters."""
+    return line.encode("utf-8")[:byte_col].decode("utf-8", "replace")
+
+
+def extract_source(code_cells: list[str], submission_id: str) -> Submission:
+    """Extract from raw code cell sources (cell i is cell number i + 1)."""
+    return extract_cells(code_cells, submission_id)
+
+
+def extract_cells(code_cells: list, submission_id: str, path: Path | None = None,
+                  notes: tuple[str, ...] | list[str] = ()) -> Submission:
+    """Extract from code cell sources; `notes` (e.g. from reading the file) come first."""
+    notes = list(notes)
+    stmts: list[_Stmt] = []
+    dropped: dict[str, tuple[int, int]] = {}  # name -> where it was last bound by code we drop
+    magic_cells: dict[int, int] = {}
+    for number, src in enumerate(code_cells, start=1):
+        if not isinstance(src, str):
+            notes.append(f"cell {number}: source is not text; cell ignored")
+            continue
+        src = src.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+        text, stripped, skip = strip_magics(src)
+        if skip:
+            notes.append(f"cell {number} skipped: {skip}")
+            continue
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError, MemoryError, RecursionError) as e:
+            where = f" at line {e.lineno}" if getattr(e, "lineno", None) else ""
+            msg = getattr(e, "msg", None) or str(e) or type(e).__name__
+            notes.append(f"cell {number} skipped: syntax error{where} ({msg})")
+            continue
+        if stripped:
+            magic_cells[number] = stripped
+        lines = text.split("\n")
+        for node in tree.body:
+            stmt = _classify(node, number, len(stmts), lines, dropped, notes)
+            if stmt is not None:
+                stmts.append(stmt)
+    if magic_cells:
+        count = sum(magic_cells.values())
+        notes.append(f"stripped {count} IPython magic/shell line{'s' * (count != 1)} "
+                     f"(cell{'s' * (len(magic_cells) != 1)} {', '.join(map(str, magic_cells))})")
+    return _assemble(stmts, dropped, submission_id, path, notes)
+
+
+def _classify(node, cell, order, lines, dropped, notes) -> _Stmt | None:
+    """A candidate statement, or None; records names rebound by statements we do not keep."""
+    where = (cell, node.lineno)
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            notes.append(f"cell {cell}, line {node.lineno}: relative import dropped")
+            return None
+        future = isinstance(node, ast.ImportFrom) and node.module == "__future__"
+        return _Stmt(cell, order, node, lines, "future" if future else "import")
+    if isinstance(node, _DEFS):
+        return _Stmt(cell, order, node, lines, "def", (node.name,))
+    targets, value = [], None
+    if isinstance(node, ast.Assign):
+        targets, value = node.targets, node.value
+    elif isinstance(node, ast.AnnAssign) and node.value is not None and node.simple:
+        targets, value = [node.target], node.value
+    elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+        targets = [node.target]
+    bound = _bound_names(targets)
+    if value is not None and len(targets) == 1 and isinstance(targets[0], ast.Name) \
+            and isinstance(value, ast.Lambda):
+        stmt = _Stmt(cell, order, node, lines, "def", (targets[0].id,))
+    else:
+        values = _constant_values(targets, value) if value is not None else None
+        stmt = None if values is None else _Stmt(cell, order, node, lines, "const", tuple(values), values)
+    if stmt is None:
+        for name in bound:
+            dropped[name] = where
+        return None
+    bad = [n for n in stmt.names if _DUNDER.match(n)]
+    if bad:
+        notes.append(f"cell {cell}, line {node.lineno}: assignment to {', '.join(bad)} dropped")
+        return None
+    for name in stmt.names:
+        dropped.pop(name, None)
+    return stmt
+
+
+def _bound_names(targets) -> list[str]:
+    return [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+
+
+def _constant_values(targets, value) -> dict | None:
+    """{name: value} if every target is a name (or a tuple of names) bound to a simple literal."""
+    try:
+        literal = ast.literal_eval(value)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return None
+    if not _simple(literal):
+        return None
+    values = {}
+    for target in targets:
+        if isinstance(target, ast.Name):
+            values[target.id] = literal
+        elif isinstance(target, (ast.Tuple, ast.List)) and all(isinstance(e, ast.Name) for e in target.elts) \
+                and isinstance(literal, (tuple, list)) and len(literal) == len(target.elts):
+            values.update({e.id: v for e, v in zip(target.elts, literal)})
+        else:
+            return None
+    return values
+
+
+def _simple(value, depth=0) -> bool:
+    if isinstance(value, _SIMPLE):
+        return True
+    return isinstance(value, (tuple, list)) and depth < 20 and all(_simple(v, depth + 1) for v in value)
+
+
+def _assemble(stmts, dropped, submission_id, path, notes) -> Submission:
+    last: dict[str, _Stmt] = {}
+    for s in stmts:
+        if s.kind in ("const", "def"):
+            for name in s.names:
+                last[name] = s
+    kept = [s for s in stmts if s.kind in ("const", "def") and any(last[n] is s for n in s.names)]
+    defined = set(last)
+    used = set()
+    for s in kept:
+        for n in ast.walk(s.node):
+            if isinstance(n, ast.Name):
+                used.add(n.id)
+            elif isinstance(n, (ast.Global, ast.Nonlocal)):
+                used.update(n.names)
+    needed = used - defined
+    imports, futures, seen = [], [], set()
+    for s in stmts:
+        if s.kind not in ("import", "future"):
+            continue
+        node, piece = _trim_import(s, needed) if s.kind == "import" else (s.node, s.text())
+        if node is None or ast.dump(node) in seen:
+            continue
+        seen.add(ast.dump(node))  # without positions: the same import in two cells is kept once
+        (futures if s.kind == "future" else imports).append(piece)
+    consts = [s for s in kept if s.kind == "const"]
+    defs = _definition_order([s for s in kept if s.kind == "def"])
+    lines, origin = [], []
+    for text, where in futures + imports + [s.text() for s in consts + defs]:
+        lines += text
+        origin += where
+    source = "\n".join(lines) + "\n" if lines else ""
+    constants = {n: v for s in consts for n, v in s.values.items() if last[n] is s}
+    functions = frozenset(n for s in defs for n in s.names)
+    for name, (cell, line) in sorted(dropped.items()):
+        if name in defined:  # `dropped` only holds rebindings after the last kept one
+            notes.append(f"cell {cell}, line {line}: {name} is reassigned by code that is not kept; "
+                         f"the definition from cell {last[name].cell} is used")
+    notes += _unresolved_notes(source, dropped)
+    if not functions:
+        notes.append("no function or class definitions found")
+    return Submission(submission_id, Path(path) if path is not None else None, source, tuple(origin),
+                      functions, MappingProxyType(constants), tuple(notes))
+
+
+def _trim_import(s: _Stmt, needed: set[str]):
+    """(node, text) of the import keeping only aliases bound to needed names, or (None, None)."""
+    node = s.node
+    keep = [a for a in node.names if a.name == "*" or (a.asname or a.name.split(".")[0]) in needed
+            or (isinstance(node, ast.Import) and a.name == "numpy" and a.asname == "np")]
+    if not keep:
+        return None, None
+    if len(keep) == len(node.names):
+        return node, s.text()
+    trimmed = type(node)(names=keep) if isinstance(node, ast.Import) else \
+        ast.ImportFrom(module=node.module, names=keep, level=node.level)
+    return trimmed, ([ast.unparse(trimmed)], [(s.cell, node.lineno)])
+
+
+def _definition_order(defs: list[_Stmt]) -> list[_Stmt]:
+    """Notebook order, except that a definition goes after those it needs while being defined
+    (decorators, default values, base classes, class bodies), as after a student's re-runs."""
+    needs = {id(s): _definition_time_names(s.node) for s in defs}
+    order, remaining = [], list(defs)
+    while remaining:
+        pending = {n for s in remaining for n in s.names}
+        ready = next((s for s in remaining if not (needs[id(s)] - set(s.names)) & pending), remaining[0])
+        remaining.remove(ready)
+        order.append(ready)
+    return order
+
+
+def _definition_time_names(node) -> set[str]:
+    if isinstance(node, (ast.Assign, ast.AnnAssign)):
+        node = node.value  # a lambda
+    parts = list(getattr(node, "decorator_list", []))
+    if isinstance(node, ast.ClassDef):
+        parts += node.bases + [k.value for k in node.keywords] + node.body
+    else:
+        args = node.args
+        parts += args.defaults + [d for d in args.kw_defaults if d is not None]
+    names = set()
+    stack = parts
+    while stack:
+        n = stack.pop()
+        if isinstance(n, ast.Name):
+            names.add(n.id)
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            stack += list(getattr(n, "decorator_list", [])) + n.args.defaults
+            continue
+        stack += list(ast.iter_child_nodes(n))
+    return names
+
+
+def _unresolved_notes(source: str, dropped: dict[str, tuple[int, int]]) -> list[str]:
+    """Notes on globals that kept code reads but nothing kept defines (likely NameErrors)."""
+    try:
+        top = symtable.symtable(source, "<submission>", "exec")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return ["kept code does not compile as a whole"]
+    bound = {s.get_name() for s in top.get_symbols() if s.is_assigned() or s.is_imported()}
+    if any(s.is_imported() and s.get_name() == "*" for s in top.get_symbols()):
+        return []  # a star import may define anything
+    readers: dict[str, set[str]] = {}
+    stack = list(top.get_children())
+    while stack:
+        table = stack.pop()
+        stack += table.get_children()
+        for sym in table.get_symbols():
+            name = sym.get_name()
+            if sym.is_global() and sym.is_referenced() and name not in bound \
+                    and not hasattr(builtins, name) and not _DUNDER.match(name):
+                readers.setdefault(name, set()).add(table.get_name())
+    notes = []
+    for name in sorted(readers):
+        who = ", ".join(sorted(readers[name]))
+        if name in dropped:
+            cell, line = dropped[name]
+            where = f"; it is assigned in cell {cell}, line {line} by code that is not kept"
+        else:
+            where = ""
+        notes.append(f"{name} is read by {who} but defined nowhere in the kept code{where}")
+    return notes
+
+
+def strip_magics(src: str) -> tuple[str, int, str | None]:
+    """(text, lines stripped, reason to skip the whole cell or None) for IPython syntax.
+
+    Line numbers are preserved: stripped lines become empty. A cell that parses as it is has no
+    magics at statement level, so it is left alone (a "%" or "!" line may be inside a string).
+    """
+    lines = src.split("\n")
+    count = 0
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if first is not None and lines[first].lstrip().startswith("%%"):
+        name = re.match(r"%%(\S*)", lines[first].lstrip()).group(1)
+        if name not in _KEPT_CELL_MAGICS:
+            return "", 0, f"%%{name} cell magic (not Python)"
+        lines[first], count = "", 1
+    text = "\n".join(lines)
+    try:
+        ast.parse(text)
+        return text, count, None
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        pass
+    magic = _magic_lines(lines)
+    for i in magic:
+        lines[i] = ""
+    return "\n".join(lines), count + len(magic), None
+
+
+def _magic_lines(lines: list[str]) -> list[int]:
+    """Indices of lines starting a logical line with IPython syntax (not inside strings or brackets)."""
+    found, depth, quote, continued = [], 0, None, False
+    for i, line in enumerate(lines):
+        if quote is None and depth == 0 and not continued and _is_magic(line):
+            found.append(i)
+            continue
+        continued, j = False, 0
+        while j < len(line):
+            c = line[j]
+            if quote:
+                if c == "\\":
+                    j += 2
+                    continue
+                if line.startswith(quote, j):
+                    j, quote = j + len(quote), None
+                    continue
+            elif c == "#":
+                break
+            elif c in "\"'":
+                quote = c * 3 if line.startswith(c * 3, j) else c
+                j += len(quote)
+                continue
+            elif c in "([{":
+                depth += 1
+            elif c in ")]}":
+                depth = max(0, depth - 1)
+            elif c == "\\" and j == len(line) - 1:
+                continued = True
+            j += 1
+        if quote in ("'", '"') and not line.endswith("\\"):
+            quote = None  # an unterminated one-line string ends with its line
+    return found
+
+
+def _is_magic(line: str) -> bool:
+    s = line.lstrip()
+    return bool(s) and (s[0] == "%" or (s[0] == "!" and not s.startswith("!="))
+                        or bool(_MAGIC_ASSIGN.match(s)) or bool(_HELP.match(s)))

@@ -1,0 +1,288 @@
+"""Reading notebook files and finding submissions in a folder.
+
+Students hand in whatever their editor wrote: old formats, byte-order marks, CRLF, half-saved
+files, folders of notebooks. Everything here turns that into either a v4 NotebookNode or a
+one-line SubmissionError naming the file, so one bad file never stops a grading run.
+Nothing here knows about grading.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+READ_NOTES_ATTR = "_grader_read_notes"  # instance attribute (not a JSON key) carrying read notes
+_BOM = b"\xef\xbb\xbf"
+
+
+class SubmissionError(Exception):
+    """A file that cannot be graded; str(e) is a one-line message naming the file and the problem."""
+
+
+def read_notebook(path: Path, max_bytes: int = 64 * 2**20) -> nbformat.NotebookNode:
+    """Read `path` as a notebook upgraded to the current v4 format, or raise SubmissionError.
+
+    Notebooks that are JSON notebooks but fail strict validation are still returned (their
+    code cells are what matters), with a note in `read_notes(nb)`.
+    """
+    path = Path(path)
+    name = path.name
+    if path.is_dir():
+        raise SubmissionError(f"{name}: is a directory, not a notebook file")
+    if not path.is_file():
+        raise SubmissionError(f"{name}: no such file" if not path.exists() else f"{name}: not a regular file")
+    try:
+        with path.open("rb") as f:
+            data = f.read(max_bytes + 1)
+    except OSError as e:
+        raise SubmissionError(f"{name}: cannot be read ({e.strerror or e})") from None
+    if len(data) > max_bytes:
+        raise SubmissionError(f"{name}: file too large (over {max_bytes} bytes)")
+    notes: list[str] = []
+    nb = _parse(name, _decode(name, data), notes)
+    object.__setattr__(nb, READ_NOTES_ATTR, tuple(notes))
+    return nb
+
+
+def read_notes(nb) -> tuple[str, ...]:
+    """Notes left by read_notebook on `nb` (empty for notebooks built any other way)."""
+    return tuple(getattr(nb, "__dict__", {}).get(READ_NOTES_ATTR, ()))
+
+
+def code_cells(nb) -> tuple[list[str], list[str]]:
+    """The sources of the code cells of a v3 or v4 notebook, in order, and notes on odd cells.
+
+    Every code cell keeps its place (its index + 1 is the cell number the student is told),
+    even one whose source is unusable; that one becomes "".
+    """
+    if "cells" not in nb and "worksheets" in nb:
+        nb = nbformat.convert(nb, 4)
+    sources, notes = [], []
+    for cell in nb.get("cells") or []:
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        source = _text(cell.get("source", ""))
+        if source is None:
+            notes.append(f"cell {len(sources) + 1}: source is not text; cell ignored")
+            source = ""
+        sources.append(source)
+    return sources, notes
+
+
+def _text(source) -> str | None:
+    if isinstance(source, str):
+        return source
+    if isinstance(source, list) and all(isinstance(s, str) for s in source):
+        return "".join(source)
+    return None
+
+
+def _decode(name: str, data: bytes) -> str:
+    if not data.strip():
+        raise SubmissionError(f"{name}: empty file")
+    skipped = len(_BOM) if data.startswith(_BOM) else 0
+    try:
+        text = data[skipped:].decode("utf-8")
+    except UnicodeDecodeError as e:
+        at = e.start + skipped
+        raise SubmissionError(f"{name}: not UTF-8 text (invalid byte 0x{data[at]:02x} at offset {at})") from None
+    if "\x00" in text:
+        raise SubmissionError(f"{name}: binary data, not a notebook (NUL byte at offset {text.index(chr(0))})")
+    return text
+
+
+def _parse(name: str, text: str, notes: list[str]) -> nbformat.NotebookNode:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        where = f"line {e.lineno}, column {e.colno}"
+        if e.pos >= len(text.rstrip()):
+            raise SubmissionError(f"{name}: not valid JSON (truncated at {where})") from None
+        raise SubmissionError(f"{name}: not valid JSON ({e.msg} at {where})") from None
+    except RecursionError:
+        raise SubmissionError(f"{name}: not valid JSON (nested too deeply)") from None
+    if not isinstance(data, dict):
+        kind = {list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(type(data), "a number")
+        raise SubmissionError(f"{name}: JSON but not a notebook (top level is {kind}, not an object with 'cells')")
+    if not isinstance(data.get("cells"), list) and not isinstance(data.get("worksheets"), list):
+        raise SubmissionError(f"{name}: JSON but not a notebook (no 'cells' list)")
+    major = data.get("nbformat")
+    if major in (3, 4) or (major in (1, 2) and "worksheets" in data):
+        nb, problem = _strict(text)
+        if nb is not None:
+            if problem:
+                notes.append(f"{name}: does not pass strict notebook validation ({problem}); code cells read anyway")
+            return nb
+        notes.append(f"{name}: not a well-formed nbformat {major} notebook ({problem}); code cells salvaged")
+    else:
+        notes.append(f"{name}: unknown notebook format version {major!r}; code cells read as v4")
+    return _salvage(data, notes)
+
+
+def _strict(text: str) -> tuple[nbformat.NotebookNode | None, str]:
+    """nbformat's own reading, conversion to v4, minor upgrade and validation, kept quiet."""
+    with _quiet():
+        try:
+            nb = nbformat.convert(nbformat.reader.reads(text), 4)
+            minor = nb.get("nbformat_minor")
+            if isinstance(minor, int) and minor < nbformat.v4.nbformat_minor:
+                nb = nbformat.v4.upgrade(nb, 4, minor)
+            if not isinstance(nb.get("cells"), list):
+                return None, "no 'cells' list after conversion"
+        except Exception as e:  # nbformat raises many kinds on malformed input
+            return None, _short(e)
+        try:
+            nbformat.validate(nb)
+        except Exception as e:
+            return nb, _short(e)
+    return nb, ""
+
+
+def _salvage(data: dict, notes: list[str]) -> nbformat.NotebookNode:
+    """A fresh v4 notebook holding the cells that can be recognised in raw notebook JSON."""
+    raw = data.get("cells")
+    if not isinstance(raw, list):  # v3 layout: worksheets of cells, code in "input"
+        raw = [c for ws in data["worksheets"] if isinstance(ws, dict) for c in (ws.get("cells") or [])]
+    nb = nbformat.v4.new_notebook()
+    for cell in raw:
+        if not isinstance(cell, dict):
+            continue
+        source = _text(cell.get("source", cell.get("input", "")))
+        if cell.get("cell_type") == "code":
+            if source is None:
+                notes.append(f"cell {sum(c.cell_type == 'code' for c in nb.cells) + 1}: source is not text; cell ignored")
+            nb.cells.append(nbformat.v4.new_code_cell(source or ""))
+        else:
+            nb.cells.append(nbformat.v4.new_markdown_cell(source or ""))
+    return nb
+
+
+def _short(e: Exception) -> str:
+    msg = getattr(e, "message", None) or str(e) or type(e).__name__
+    msg = " ".join(str(msg).split())
+    return msg if len(msg) <= 160 else msg[:157] + "..."
+
+
+class _DropRecords(logging.Filter):
+    def filter(self, record):
+        return False
+
+
+@contextlib.contextmanager
+def _quiet():
+    """Silence nbformat's validation warnings and logged errors: we report them as notes."""
+    from traitlets.log import get_logger
+
+    logger, drop = get_logger(), _DropRecords()
+    logger.addFilter(drop)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.removeFilter(drop)
+
+
+@dataclass(frozen=True)
+class Found:
+    """One submission found by discover_found: its id, notebook path or error, and notes."""
+
+    id: str
+    path: Path | None
+    error: str | None
+    notes: tuple[str, ...] = ()
+
+
+def discover(path: Path) -> list[tuple[str, Path | None, str | None]]:
+    """(id, notebook path or None, error or None) for each submission in `path`, sorted by id."""
+    return [(f.id, f.path, f.error) for f in discover_found(path)]
+
+
+def discover_found(path: Path) -> list[Found]:
+    """Like discover, with notes (e.g. which notebook was picked in a folder holding several).
+
+    `path` is one notebook (id = stem) or a folder: each `*.ipynb` directly inside is a
+    submission (id = stem), each subfolder holding notebooks is one (id = folder name; with
+    several, the lexicographically first is graded). Hidden entries and `.ipynb_checkpoints`
+    are ignored; symlinks leading outside the folder are reported, never followed.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise SubmissionError(f"{path}: no such file or folder")
+    if not path.is_dir():
+        return [Found(path.stem, path, None)]
+    root = path.resolve()
+    found: list[tuple[int, str, Found]] = []  # (0 file / 1 folder, shown name, entry): files first on a tie
+    try:
+        entries = sorted(path.iterdir(), key=lambda p: p.name)
+    except OSError as e:
+        raise SubmissionError(f"{path}: cannot be listed ({e.strerror or e})") from None
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        if _is_notebook_name(entry.name):
+            error = _notebook_problem(entry, root)
+            found.append((0, entry.name, Found(entry.stem, None if error else entry, error and f"{entry.name}: {error}")))
+        elif entry.is_symlink() and not _inside(entry, root) and entry.is_dir():
+            found.append((1, entry.name + "/", Found(entry.name, None, f"{entry.name}: symlink leading outside the submissions folder (not followed)")))
+        elif entry.is_dir():
+            one = _folder_submission(entry, root)
+            if one is not None:
+                found.append((1, entry.name + "/", one))
+    found.sort(key=lambda k: (k[2].id, k[0], k[1]))
+    result: list[Found] = []
+    first: dict[str, str] = {}
+    for _, shown, f in found:
+        if f.id in first:
+            f = Found(f.id, None, f"{shown}: duplicate submission id {f.id!r}, already used by "
+                                  f"{first[f.id]}; rename one of them")
+        first.setdefault(f.id, shown)
+        result.append(f)
+    return result
+
+
+def _is_notebook_name(name: str) -> bool:
+    return name.lower().endswith(".ipynb") and not name.startswith(".")
+
+
+def _inside(entry: Path, root: Path) -> bool:
+    try:
+        return entry.resolve().is_relative_to(root)
+    except (OSError, RuntimeError):  # symlink loops
+        return False
+
+
+def _notebook_problem(entry: Path, root: Path) -> str | None:
+    if entry.is_symlink():
+        if not _inside(entry, root):
+            return "symlink leading outside the submissions folder (not followed)"
+        if not entry.exists():
+            return "broken symlink"
+    if entry.is_dir():
+        return "is a directory, not a notebook file"
+    if not entry.is_file():
+        return "not a regular file"
+    return None
+
+
+def _folder_submission(folder: Path, root: Path) -> Found | None:
+    try:
+        names = sorted(p.name for p in folder.iterdir() if _is_notebook_name(p.name))
+    except OSError as e:
+        return Found(folder.name, None, f"{folder.name}/: cannot be listed ({e.strerror or e})")
+    if not names:
+        return None
+    problems = {n: _notebook_problem(folder / n, root) for n in names}
+    good = [n for n in names if problems[n] is None]
+    if not good:
+        n = names[0]
+        return Found(folder.name, None, f"{folder.name}/{n}: {problems[n]}")
+    notes = ()
+    if len(names) > 1:
+        notes = (f"folder {folder.name}/ holds {len(names)} notebooks ({', '.join(names)}); graded {good[0]}",)
+    return Found(folder.name, folder / good[0], None, notes)

@@ -1,0 +1,28 @@
+"""The "read" stage: student notebook files in, Submission objects (source ready for exec) out.
+
+This module is the public face; the work is split between `grader.notebook` (reading files,
+finding submissions in a folder) and `grader.extract` (choosing the statements a grader may run).
+It knows nothing about grading.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from grader.extract import Submission, extract_cells, extract_source, strip_magics
+from grader.notebook import (Found, SubmissionError, code_cells, discover, discover_found,
+                             read_notebook, read_notes)
+
+__all__ = ["Submission", "SubmissionError", "read_notebook", "extract", "extract_source",
+           "load_submission", "discover", "discover_found", "Found", "strip_magics"]
+
+
+def extract(nb, submission_id: str, path: Path | None = None) -> Submission:
+    """Extract the kept definitions of a notebook node (from read_notebook or nbformat)."""
+    sources, notes = code_cells(nb)
+    return extract_cells(sources, submission_id, path, list(read_notes(nb)) + notes)
+
+
+def load_submission(path: Path, submission_id: str | None = None) -> Submission:
+    """Read and extract one notebook file; the id defaults to the file stem. Raises SubmissionError."""
+    path = Path(path)
+    return extract(read_notebook(path), submission_id or path.stem, path)
