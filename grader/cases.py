@@ -36,6 +36,8 @@ class Call:
     signature: str = ""
     #: send the array arguments back after the call, to detect in-place modification.
     check_inputs: bool = False
+    #: the parameter names of the positional arguments, for messages.
+    arg_names: tuple = ()
 
 
 @dataclass
@@ -43,6 +45,8 @@ class Hypothesis:
     """A known mistake, as the value that mistake would produce, and its explanation."""
     message: str
     value: np.ndarray
+    #: a short stable name for statistics, e.g. "grad_over_time:1/N".
+    code: str = "known"
 
 
 @dataclass
@@ -178,3 +182,16 @@ def perturbed_calls(calls, objective, base, directions, step):
             calls.extend(chain)
             out.append(len(calls) - 1)
     return tuple(plus), tuple(minus)
+
+
+def call_case(function: str, args: tuple, arg_names: tuple, outputs: list, signature: str = "",
+              dims: dict | None = None, **case_fields) -> Case:
+    """The common case: one call of `function`, inputs checked for in-place changes, and
+    outputs [(label, path, reference value, Expect options)] compared with the reference."""
+    paths = tuple(path for _, path, _, _ in outputs)
+    call = Call(function, tuple(args), returns=paths, signature=signature, check_inputs=True,
+                arg_names=tuple(arg_names))
+    expects = [Expect(label, 0, part, np.asarray(value, dtype=np.float64), **options)
+               for part, (label, _, value, options) in enumerate(outputs)]
+    return Case(name="", function=function, calls=[call], expects=expects, dims=dims or {},
+                **case_fields)

@@ -120,7 +120,8 @@ def _parse(name: str, text: str, notes: list[str]) -> nbformat.NotebookNode:
             return nb
         notes.append(f"{name}: not a well-formed nbformat {major} notebook ({problem}); code cells salvaged")
     else:
-        notes.append(f"{name}: unknown notebook format version {major!r}; code cells read as v4")
+        what = "no 'nbformat' version field" if major is None else f"unknown notebook format version {major!r}"
+        notes.append(f"{name}: {what}; code cells read as v4")
     return _salvage(data, notes)
 
 

@@ -138,6 +138,9 @@ def _case_outcome(frame, calls: list) -> CaseOutcome:
 class Worker:
     """One warm worker process; runs one submission at a time."""
 
+    #: "full" when the OS isolation layer is active, "reduced" with process limits only.
+    isolation = "reduced"
+
     def __init__(self, limits: dict | None = None):
         self.limits = {**DEFAULT_LIMITS, **(limits or {})}
         self.process = None
@@ -147,8 +150,9 @@ class Worker:
         job_read, self.job_write = os.pipe()
         self.result_read, result_write = os.pipe()
         env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "HOME")}
+        # No PYTHONPATH: the worker finds the installed grader package, never the course
+        # folder with its references.
         env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
-                   PYTHONPATH=os.pathsep.join(p for p in sys.path if p),
                    PYTHONDONTWRITEBYTECODE="1")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "grader.sandbox.worker", str(job_read), str(result_write)],

@@ -1,0 +1,118 @@
+"""An assignment is data plus a reference: `assignments/<name>/spec.toml` lists the tests (which
+function, which case builder and seed, points, visibility, tolerances), and
+`assignments/<name>/cases.py` builds each case's inputs and answers from `reference/<name>.py`.
+
+Loading runs the instructor's trusted builders in the parent; nothing here runs student code.
+"""
+import importlib.util
+import sys
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from grader.cases import Case, load_cases
+
+VISIBILITIES = ("public", "hidden")
+
+
+class AssignmentError(Exception):
+    """An assignment that cannot be loaded; str(e) says which file and why."""
+
+
+@dataclass
+class Assignment:
+    name: str
+    title: str
+    cases: list
+    #: graded functions, in the order the notebook asks for them.
+    functions: list = field(default_factory=list)
+
+    @property
+    def max_score(self) -> float:
+        return sum(c.points for c in self.cases)
+
+    def public(self) -> "Assignment":
+        return Assignment(self.name, self.title,
+                          [c for c in self.cases if c.visibility == "public"], self.functions)
+
+
+def find_course(start: Path | None = None) -> Path:
+    """The folder holding assignments/ and reference/: the current one or a parent."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "assignments").is_dir() and (folder / "reference").is_dir():
+            return folder
+    raise AssignmentError(f"no course folder (with assignments/ and reference/) at or above {here}")
+
+
+def available(course: Path) -> list:
+    return sorted(p.name for p in (course / "assignments").iterdir()
+                  if (p / "spec.toml").is_file())
+
+
+def _builders(course: Path, name: str):
+    path = course / "assignments" / name / "cases.py"
+    if str(course) not in sys.path:
+        sys.path.insert(0, str(course))  # so builders can import reference.<name>
+    spec = importlib.util.spec_from_file_location(f"_assignment_cases_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def load(name: str, course: Path | None = None) -> Assignment:
+    """Build every case of an assignment (public and hidden) from its spec and reference."""
+    course = course or find_course()
+    folder = course / "assignments" / name
+    spec_path = folder / "spec.toml"
+    if not spec_path.is_file():
+        known = ", ".join(available(course)) if (course / "assignments").is_dir() else "none"
+        raise AssignmentError(f"unknown assignment {name!r} (known: {known})")
+    try:
+        spec = tomllib.loads(spec_path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise AssignmentError(f"{spec_path}: {exc}") from None
+    builders = _builders(course, name)
+    defaults = spec.get("defaults", {})
+    cases, names = [], set()
+    for number, test in enumerate(spec.get("test", []), 1):
+        where = f"{spec_path}, test {number}"
+        try:
+            builder = getattr(builders, test["builder"])
+            case = builder(np.random.default_rng(test["seed"]), **test.get("params", {}))
+        except KeyError as exc:
+            raise AssignmentError(f"{where}: missing key {exc}") from None
+        except AttributeError:
+            raise AssignmentError(f"{where}: no builder {test['builder']!r} in cases.py") from None
+        if not isinstance(case, Case):
+            raise AssignmentError(f"{where}: builder did not return a Case")
+        case.name = test["name"]
+        case.function = test["function"]
+        case.points = float(test.get("points", 1))
+        case.visibility = test.get("visibility", "hidden")
+        case.timeout = float(test.get("timeout", defaults.get("timeout", case.timeout)))
+        case.description = test.get("description", case.description)
+        if case.visibility not in VISIBILITIES:
+            raise AssignmentError(f"{where}: visibility must be one of {VISIBILITIES}")
+        if case.name in names:
+            raise AssignmentError(f"{where}: duplicate test name {case.name!r}")
+        names.add(case.name)
+        rtol = test.get("rtol", defaults.get("rtol"))
+        for expect in case.expects:
+            if rtol is not None:
+                expect.rtol = float(rtol)
+        gradcheck_rtol = test.get("gradcheck_rtol", defaults.get("gradcheck_rtol"))
+        for check in case.gradchecks:
+            if gradcheck_rtol is not None:
+                check.rtol = float(gradcheck_rtol)
+        cases.append(case)
+    functions = spec.get("functions") or list(dict.fromkeys(c.function for c in cases))
+    return Assignment(name, spec.get("title", name), cases, list(functions))
+
+
+def load_public(path: Path) -> Assignment:
+    """The public cases a student received (no reference, no hidden case)."""
+    name, cases = load_cases(path)
+    return Assignment(name, name, cases, list(dict.fromkeys(c.function for c in cases)))

@@ -1,0 +1,176 @@
+"""Command line: `grader grade`, `grader check`, `grader build`. Wires the stages together; the
+logic lives in the modules it calls."""
+import os
+import queue
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import click
+
+from grader import results
+from grader.assignment import AssignmentError, find_course, load, load_public
+from grader.grade import grade_submission, ungradable
+from grader.sandbox import Worker
+from grader.submission import SubmissionError, discover, load_submission
+
+PUBLIC_CASES = "public_cases.bin"
+
+
+def _fail(message: str):
+    click.echo(f"grader: {message}", err=True)
+    sys.exit(2)
+
+
+def _progress(total: int):
+    """A real progress bar on a terminal; nothing (a summary line follows) otherwise."""
+    if not sys.stderr.isatty():
+        return None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    progress = Progress("[progress.description]{task.description}", BarColumn(),
+                        MofNCompleteColumn(), TimeRemainingColumn(), transient=True)
+    progress.start()
+    progress.add_task("grading", total=total)
+    return progress
+
+
+def grade_all(assignment, entries, out: Path, jobs: int) -> list:
+    """Grade (id, path, error) entries with `jobs` warm workers; results are written as they
+    arrive."""
+    workers = queue.Queue()
+    for _ in range(jobs):
+        workers.put(Worker())
+
+    def one(entry):
+        submission_id, path, error = entry
+        if error is None:
+            try:
+                submission = load_submission(path, submission_id)
+            except SubmissionError as exc:
+                error = str(exc)
+        if error is not None:
+            return ungradable(assignment, submission_id, error)
+        worker = workers.get()
+        try:
+            return grade_submission(assignment, submission, worker)
+        finally:
+            workers.put(worker)
+
+    graded_list = []
+    progress = _progress(len(entries))
+    try:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            for graded in pool.map(one, entries):
+                results.write_results(out, graded, assignment)
+                graded_list.append(graded)
+                if progress:
+                    progress.advance(0)
+    finally:
+        if progress:
+            progress.stop()
+        while not workers.empty():
+            workers.get().close()
+    return graded_list
+
+
+@click.group()
+@click.version_option(package_name="grader")
+def main():
+    """Grade backpropagation assignments: run student notebooks apart, judge their gradients,
+    explain their mistakes."""
+
+
+@main.command()
+@click.argument("assignment")
+@click.argument("submissions", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), default=Path("out"), show_default=True,
+              help="Folder for <id>/results.json and grades.csv.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=None,
+              help="Submissions graded at once (default: all cores).")
+@click.option("--course", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Folder holding assignments/ and reference/ (default: found from here).")
+def grade(assignment, submissions, out, jobs, course):
+    """Grade SUBMISSIONS (a notebook, or a folder of notebooks or of folders holding one) for
+    ASSIGNMENT, writing Gradescope results.json files and grades.csv."""
+    began = time.perf_counter()
+    try:
+        spec = load(assignment, find_course(course))
+        entries = discover(submissions)
+    except (AssignmentError, SubmissionError) as exc:
+        _fail(str(exc))
+    if not entries:
+        _fail(f"no notebooks found in {submissions}")
+    out.mkdir(parents=True, exist_ok=True)
+    jobs = jobs or os.cpu_count() or 1
+    graded_list = grade_all(spec, entries, out, min(jobs, len(entries)))
+    results.write_grades_csv(out, graded_list, spec)
+    scores = [g.score for g in graded_list]
+    broken = sum(1 for g in graded_list if g.error)
+    click.echo(f"{spec.name}: graded {len(graded_list)} submissions in "
+               f"{time.perf_counter() - began:.2f} s; mean score {sum(scores) / len(scores):.2f} / "
+               f"{spec.max_score:g}; {broken} could not be graded; results in {out}/")
+
+
+@main.command()
+@click.argument("notebook", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--assignment", default=None,
+              help="Assignment name (default: read from the public case file).")
+@click.option("--cases", "cases_path", type=click.Path(path_type=Path, dir_okay=False),
+              default=None, help=f"Public case file (default: {PUBLIC_CASES} beside the notebook).")
+def check(notebook, assignment, cases_path):
+    """Run the public cases against NOTEBOOK and explain each result (for students)."""
+    spec = _public_assignment(notebook.parent, assignment, cases_path)
+    try:
+        submission = load_submission(notebook)
+    except SubmissionError as exc:
+        _fail(str(exc))
+    worker = Worker()
+    try:
+        graded = grade_submission(spec, submission, worker)
+    finally:
+        worker.close()
+    click.echo(results.report_text(graded, spec), nl=False)
+    sys.exit(0 if all(v.passed for v in graded.verdicts) else 1)
+
+
+def _public_assignment(folder: Path, name, cases_path):
+    """Public cases from the student's case file, or from the course checkout."""
+    cases_path = cases_path or folder / PUBLIC_CASES
+    try:
+        if cases_path.is_file():
+            spec = load_public(cases_path)
+            if name and name != spec.name:
+                _fail(f"{cases_path} holds the cases of {spec.name!r}, not {name!r}")
+            return spec
+        if name:
+            return load(name, find_course()).public()
+    except AssignmentError as exc:
+        _fail(str(exc))
+    _fail(f"no {PUBLIC_CASES} beside the notebook; pass --assignment NAME or --cases FILE")
+
+
+@main.command()
+@click.argument("names", nargs=-1, required=True)
+@click.option("--course", type=click.Path(path_type=Path, file_okay=False), default=None)
+def build(names, course):
+    """Regenerate each assignment's student notebook, samples and public case file from its
+    template and reference (instructors only)."""
+    from grader.authoring import write_assignment
+    from grader.cases import save_cases
+
+    try:
+        course = find_course(course)
+        for name in names:
+            written = write_assignment(course, name)
+            spec = load(name, course).public()
+            path = course / "assignments" / name / PUBLIC_CASES
+            save_cases(path, name, spec.cases)
+            click.echo(f"{name}: wrote {len(written) + 1} files")
+    except AssignmentError as exc:
+        _fail(str(exc))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""Grading one submission end to end: its extracted source runs apart in the sandbox, every
+case is judged, and the verdicts are collected with the notes a student needs.
+
+A submission that cannot be read or run becomes a Graded with an error and zero points; it
+never stops the batch.
+"""
+import time
+from dataclasses import dataclass, field
+
+from grader.assignment import Assignment
+from grader.judge import Context, Verdict, judge
+from grader.sandbox import SandboxError, Worker
+from grader.submission import Submission
+
+
+@dataclass
+class Graded:
+    """The outcome for one submission."""
+    id: str
+    verdicts: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+    #: why the submission could not be graded at all (unreadable file, sandbox failure).
+    error: str | None = None
+    seconds: float = 0.0
+    isolation: str = "reduced"
+
+    @property
+    def score(self) -> float:
+        return round(sum(v.score for v in self.verdicts), 4)
+
+
+def _setup_notes(errors: list, submission: Submission) -> list:
+    notes = []
+    for error in errors:
+        where = ""
+        if error.get("lines"):
+            where = f" ({submission.describe_line(error['lines'][-1][0])})"
+        notes.append(f"Defining your code failed{where}: {error['type']}: {error['message']}"
+                     .rstrip(": "))
+    return notes
+
+
+def grade_submission(assignment: Assignment, submission: Submission, worker: Worker) -> Graded:
+    """Run and judge every case of the assignment for one extracted submission."""
+    began = time.perf_counter()
+    notes = list(submission.notes)
+    try:
+        run = worker.run(submission.source, assignment.cases)
+    except SandboxError as exc:
+        return Graded(submission.id, [Verdict(c, 0.0, [f"not graded: {exc}"], ["sandbox"])
+                                      for c in assignment.cases], notes, str(exc),
+                      time.perf_counter() - began, worker.isolation)
+    notes += _setup_notes(run.setup_errors, submission)
+    context = Context(constants=dict(submission.constants), describe_line=submission.describe_line)
+    verdicts = [judge(case, outcome, context) for case, outcome in zip(assignment.cases, run.cases)]
+    return Graded(submission.id, verdicts, notes, None, time.perf_counter() - began,
+                  worker.isolation)
+
+
+def ungradable(assignment: Assignment, submission_id: str, reason: str) -> Graded:
+    """A submission that could not even be read: every test scores zero, naming the reason."""
+    return Graded(submission_id,
+                  [Verdict(c, 0.0, [f"not graded: {reason}"], ["unreadable"])
+                   for c in assignment.cases], [], reason)

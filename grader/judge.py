@@ -1,0 +1,197 @@
+"""Judging one case: compare the raw outputs that came back from the sandbox with the
+reference's answers, run the numeric gradient checks, and explain every disagreement.
+
+Trusted side only. Knows nothing about notebooks or processes: a case, its outcome, the
+student's top-level constants and a way to name source lines come in; a Verdict goes out.
+"""
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from grader.cases import Case
+from grader.diagnose import explain, relative_error
+
+MAX_MESSAGES = 6
+
+
+@dataclass
+class Verdict:
+    """The judgement of one case. `fraction` of its points were earned."""
+    case: Case
+    fraction: float
+    messages: list = field(default_factory=list)
+    #: diagnosis codes, for class statistics ("scale:N", "timeout", ...)
+    codes: list = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return self.fraction >= 1.0
+
+    @property
+    def score(self) -> float:
+        return round(self.case.points * self.fraction, 4)
+
+
+@dataclass
+class Context:
+    """What the judge may know about the submission besides its outputs."""
+    constants: dict = field(default_factory=dict)
+    describe_line: Callable[[int], str] = lambda n: f"line {n}"
+
+
+def _call_failure(case: Case, outcome, index: int, context: Context) -> tuple[str, str]:
+    """Why a needed call produced nothing: (message, code)."""
+    call, result = case.calls[index], outcome.calls[index]
+    name = call.function
+    if result.missing:
+        return f"`{name}` is not defined in your notebook.", "missing"
+    if result.skipped is not None:
+        return _call_failure(case, outcome, result.skipped, context)
+    error = result.error or {}
+    kind, message = error.get("type", "Error"), error.get("message", "")
+    if kind == "NotImplementedError":
+        return f"`{name}` still raises NotImplementedError: fill in its TODO cell.", "todo"
+    where = ""
+    if error.get("lines"):
+        line, function = error["lines"][-1]
+        where = f" ({context.describe_line(line)}, in {function})"
+    text = f": {message}" if message else ""
+    return f"`{name}` raised {kind}{text}{where}.", "exception"
+
+
+def _as_value(part, expected: np.ndarray, signature: str, label: str, function: str):
+    """The student's returned part as float64 of the expected shape, or a message."""
+    if isinstance(part, str):
+        hint = f" (it should return {signature})" if signature else ""
+        return None, f"`{function}` returned {part} where {label} should be{hint}."
+    value = np.asarray(part, dtype=np.float64)
+    if expected.shape == () and value.size == 1:
+        value = value.reshape(())
+    return value, None
+
+
+def _gradcheck(check, outcome) -> tuple[bool, str]:
+    analytic = outcome.calls[check.analytic_call].parts[check.analytic_part]
+    slopes = []
+    for plus, minus, direction in zip(check.plus_calls, check.minus_calls, check.directions):
+        values = []
+        for index in (plus, minus):
+            result = outcome.calls[index]
+            if not result.ok or isinstance(result.parts[0], str):
+                return False, (f"your forward could not be evaluated at a perturbed {check.label} "
+                               "for the gradient check.")
+            out = np.asarray(result.parts[0], dtype=np.float64)
+            weights = check.weights
+            if weights is None:
+                if out.size != 1:
+                    return False, "your forward returned an array where a scalar loss belongs."
+                values.append(float(out.reshape(())))
+            elif out.shape != np.shape(weights):
+                return False, (f"your forward's output has shape {out.shape} at a perturbed "
+                               f"{check.label}; expected {np.shape(weights)}.")
+            else:
+                values.append(float(np.sum(weights * out)))
+        numeric = (values[0] - values[1]) / (2 * check.step)
+        exact = float(np.sum(np.asarray(analytic, dtype=np.float64) * direction))
+        slopes.append((numeric, exact))
+    worst = max(slopes, key=lambda s: abs(s[0] - s[1]) / max(abs(s[0]), abs(s[1]), 1e-8))
+    error = abs(worst[0] - worst[1]) / max(abs(worst[0]), abs(worst[1]), 1e-8)
+    if error <= check.rtol and np.isfinite(error):
+        return True, ""
+    return False, (f"your {check.label} disagrees with your own forward: along a random "
+                   f"direction your backward gives a slope of {worst[1]:.6g}, central "
+                   f"differences of your forward give {worst[0]:.6g} (relative error "
+                   f"{error:.2g}, tolerance {check.rtol:g}).")
+
+
+def _conditions(case: Case, outcome) -> list:
+    """Conditions on every value test: inputs unchanged, no floating-point warnings."""
+    problems = []
+    for call, result in zip(case.calls, outcome.calls):
+        if not result.ok:
+            continue
+        if result.inputs is not None:
+            for position, (sent, back) in enumerate(zip(call.args, result.inputs)):
+                if isinstance(sent, np.ndarray) and back is not None and (
+                        back.shape != sent.shape
+                        or not np.array_equal(back.astype(np.float64), sent, equal_nan=True)):
+                    names = call.arg_names
+                    name = names[position] if position < len(names) else f"argument {position + 1}"
+                    problems.append((f"`{call.function}` modified its input `{name}` in place; "
+                                     "compute into a new array instead.", "inplace"))
+        if case.no_fp_warnings and result.fp_warnings:
+            problems.append((f"`{call.function}` overflowed or produced an invalid value "
+                             "(numpy warned) on large inputs: use a numerically stable form.",
+                             "overflow"))
+    return problems
+
+
+def judge(case: Case, outcome, context: Context) -> Verdict:
+    """Score one case from its outcome: the fraction of its checks that hold, or zero when a
+    condition fails or nothing came back."""
+    if outcome.failure:
+        return Verdict(case, 0.0, [f"`{case.function}` {outcome.detail}".rstrip()],
+                       [outcome.failure])
+    messages, codes = [], []
+    needed = {e.call for e in case.expects} | {g.analytic_call for g in case.gradchecks}
+    for index in sorted(needed):
+        if not outcome.calls[index].ok:
+            message, code = _call_failure(case, outcome, index, context)
+            return Verdict(case, 0.0, [message], [code])
+    for message, code in _conditions(case, outcome):
+        messages.append(message)
+        codes.append(code)
+
+    passed, total = 0, 0
+    references = [(e.label, np.asarray(e.value, dtype=np.float64)) for e in case.expects
+                  if not e.probe]
+    failed_probes = sorted(e.step for e in case.expects if e.probe and not _probe_ok(e, outcome))
+    for expect in case.expects:
+        if expect.probe:
+            continue
+        total += 1
+        reference = np.asarray(expect.value, dtype=np.float64)
+        call = case.calls[expect.call]
+        value, problem = _as_value(outcome.calls[expect.call].parts[expect.part], reference,
+                                   call.signature, expect.label, call.function)
+        if problem:
+            messages.append(problem)
+            codes.append("type")
+            continue
+        if value.shape == reference.shape and np.all(np.isfinite(value)) and (
+                relative_error(value, reference) <= expect.rtol
+                or float(np.max(np.abs(value - reference), initial=0.0)) <= expect.atol):
+            passed += 1
+            continue
+        others = [(label, ref) for label, ref in references if label != expect.label]
+        diagnosis = explain(value, expect, others, case.dims, context.constants)
+        message = diagnosis.message
+        if failed_probes and diagnosis.code in ("other", "steps"):
+            message += (f" Cutting the sequence short shows where: your result first differs "
+                        f"when step t={failed_probes[0]} is included.")
+        messages.append(message)
+        codes.append(diagnosis.code)
+    for check in case.gradchecks:
+        total += 1
+        ok, message = _gradcheck(check, outcome)
+        if ok:
+            passed += 1
+        else:
+            messages.append(message)
+            codes.append("gradcheck")
+    fraction = passed / total if total else 0.0
+    if codes and any(c in ("inplace", "overflow") for c in codes):
+        fraction = 0.0
+    return Verdict(case, fraction, messages[:MAX_MESSAGES], codes)
+
+
+def _probe_ok(expect, outcome) -> bool:
+    result = outcome.calls[expect.call]
+    if not result.ok or isinstance(result.parts[expect.part], str):
+        return False
+    value = np.asarray(result.parts[expect.part], dtype=np.float64)
+    reference = np.asarray(expect.value, dtype=np.float64)
+    if expect.value.shape == () and value.size == 1:
+        value = value.reshape(())
+    return value.shape == reference.shape and relative_error(value, reference) <= expect.rtol
