@@ -71,8 +71,16 @@ def _as_value(part, expected: np.ndarray, signature: str, label: str, function: 
     return value, None
 
 
-def _gradcheck(check, outcome) -> tuple[bool, str]:
-    analytic = outcome.calls[check.analytic_call].parts[check.analytic_part]
+def _gradcheck(check, case, outcome) -> tuple[bool, str]:
+    call = case.calls[check.analytic_call]
+    analytic, problem = _as_value(outcome.calls[check.analytic_call].parts[check.analytic_part],
+                                  np.asarray(check.directions[0]), call.signature, check.label,
+                                  call.function)
+    if problem:
+        return False, problem
+    if analytic.shape != np.shape(check.directions[0]):
+        return False, (f"your {check.label} has shape {analytic.shape}; it should have shape "
+                       f"{np.shape(check.directions[0])}.")
     slopes = []
     for plus, minus, direction in zip(check.plus_calls, check.minus_calls, check.directions):
         values = []
@@ -93,7 +101,7 @@ def _gradcheck(check, outcome) -> tuple[bool, str]:
             else:
                 values.append(float(np.sum(weights * out)))
         numeric = (values[0] - values[1]) / (2 * check.step)
-        exact = float(np.sum(np.asarray(analytic, dtype=np.float64) * direction))
+        exact = float(np.sum(analytic * direction))
         slopes.append((numeric, exact))
     worst = max(slopes, key=lambda s: abs(s[0] - s[1]) / max(abs(s[0]), abs(s[1]), 1e-8))
     error = abs(worst[0] - worst[1]) / max(abs(worst[0]), abs(worst[1]), 1e-8)
@@ -174,7 +182,7 @@ def judge(case: Case, outcome, context: Context) -> Verdict:
         codes.append(diagnosis.code)
     for check in case.gradchecks:
         total += 1
-        ok, message = _gradcheck(check, outcome)
+        ok, message = _gradcheck(check, case, outcome)
         if ok:
             passed += 1
         else:

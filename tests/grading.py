@@ -1,0 +1,45 @@
+"""Helpers for grading tests: grade a piece of student source against an assignment, with one
+warm sandbox worker shared by the whole test session."""
+import functools
+import inspect
+import textwrap
+from pathlib import Path
+
+from grader.assignment import load
+from grader.grade import grade_submission
+from grader.sandbox import Worker
+from grader.submission import extract_source
+
+COURSE = Path(__file__).resolve().parent.parent
+
+
+@functools.lru_cache(maxsize=None)
+def assignment(name):
+    return load(name, COURSE)
+
+
+@functools.lru_cache(maxsize=1)
+def worker():
+    return Worker()
+
+
+def reference_source(module, *names):
+    """The reference's source of the named functions, as a student who got them right."""
+    return "\n\n".join(inspect.getsource(getattr(module, n)) for n in names)
+
+
+def grade_source(name, *cells, worker_=None):
+    """Grade student code cells (strings) against assignment `name`; returns the Graded."""
+    cells = [textwrap.dedent(c) for c in cells]
+    submission = extract_source(list(cells), "test")
+    return grade_submission(assignment(name), submission, worker_ or worker())
+
+
+def verdicts_for(graded, function):
+    return [v for v in graded.verdicts if v.case.function == function]
+
+
+def messages(graded, function=None):
+    """All feedback messages (of one function's tests), joined, for assertions."""
+    return "\n".join(m for v in graded.verdicts if function in (None, v.case.function)
+                     for m in v.messages)
