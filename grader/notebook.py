@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,10 +101,14 @@ def _parse(name: str, text: str, notes: list[str]) -> nbformat.NotebookNode:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:
-        where = f"line {e.lineno}, column {e.colno}"
-        if e.pos >= len(text.rstrip()):
-            raise SubmissionError(f"{name}: not valid JSON (truncated at {where})") from None
-        raise SubmissionError(f"{name}: not valid JSON ({e.msg} at {where})") from None
+        end = len(text.rstrip())
+        rest = text[e.pos:end]
+        # the text ran out: at its end, inside a string, or inside a final number or true/false/null
+        if e.msg.startswith("Unterminated string") or (len(rest) < 6 and re.fullmatch(r"[\w.+-]*", rest)):
+            line, column = text.count("\n", 0, end) + 1, end - text.rfind("\n", 0, end)
+            raise SubmissionError(f"{name}: not valid JSON (truncated at line {line}, column {column})") from None
+        msg = e.msg.removesuffix(" at")
+        raise SubmissionError(f"{name}: not valid JSON ({msg} at line {e.lineno}, column {e.colno})") from None
     except RecursionError:
         raise SubmissionError(f"{name}: not valid JSON (nested too deeply)") from None
     if not isinstance(data, dict):
