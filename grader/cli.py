@@ -13,9 +13,9 @@ from grader import results
 from grader.assignment import AssignmentError, find_course, load, load_public
 from grader.grade import grade_submission, ungradable
 from grader.sandbox import Worker
+from grader.selfcheck import PUBLIC_CASES
 from grader.submission import SubmissionError, discover, load_submission
 
-PUBLIC_CASES = "public_cases.bin"
 
 
 def _fail(message: str):

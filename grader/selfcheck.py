@@ -1,0 +1,74 @@
+"""`grader.check("f")` inside a student's notebook: run f's public cases against what the
+student just defined, in a separate process, and print the readable report.
+
+The code checked is the code the kernel ran: IPython's input history, in execution order, goes
+through the same extraction as a submitted notebook, so a self-check and the real grading see
+the same definitions.
+"""
+import inspect
+import sys
+from pathlib import Path
+
+from grader import results
+from grader.assignment import Assignment, AssignmentError, load_public
+from grader.grade import grade_submission
+from grader.sandbox import Worker
+from grader.submission import extract_source
+
+PUBLIC_CASES = "public_cases.bin"
+
+
+def _kernel_cells() -> list:
+    """The cells the kernel has run, oldest first; outside IPython, the sources of the
+    functions defined in __main__."""
+    try:
+        from IPython import get_ipython  # only present inside Jupyter/IPython
+        shell = get_ipython()
+    except ImportError:
+        shell = None
+    if shell is not None and isinstance(shell.user_ns.get("In"), list):
+        return [cell for cell in shell.user_ns["In"] if isinstance(cell, str)]
+    main = sys.modules["__main__"].__dict__
+    cells = []
+    for name, value in list(main.items()):
+        if inspect.ismodule(value):
+            alias = "" if value.__name__ == name else f" as {name}"
+            cells.append(f"import {value.__name__}{alias}")
+        elif (inspect.isfunction(value) or inspect.isclass(value)) \
+                and getattr(value, "__module__", None) == "__main__":
+            try:
+                cells.append(inspect.getsource(value))
+            except (OSError, TypeError):
+                pass
+    return cells
+
+
+def _public_cases(data) -> Assignment:
+    path = Path(data) if data else Path.cwd() / PUBLIC_CASES
+    if path.is_file():
+        return load_public(path)
+    raise AssignmentError(f"no public case file at {path}: run the notebook from its own folder "
+                          f"(where {PUBLIC_CASES} is) or pass data='path/to/{PUBLIC_CASES}'")
+
+
+def check_in_kernel(function: str, data=None, cells=None) -> bool:
+    """Print the public-case report for one function; True when every public case passes."""
+    try:
+        assignment = _public_cases(data)
+    except AssignmentError as exc:
+        print(f"grader.check: {exc}")
+        return False
+    cases = [c for c in assignment.cases if c.function == function]
+    if not cases:
+        known = ", ".join(assignment.functions)
+        print(f"grader.check: no public cases for {function!r} (graded functions: {known})")
+        return False
+    only = Assignment(assignment.name, assignment.title, cases, [function])
+    submission = extract_source(cells if cells is not None else _kernel_cells(), "notebook")
+    worker = Worker()
+    try:
+        graded = grade_submission(only, submission, worker)
+    finally:
+        worker.close()
+    print(results.report_text(graded, only), end="")
+    return all(v.passed for v in graded.verdicts)

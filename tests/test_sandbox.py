@@ -1,0 +1,149 @@
+"""The sandbox runs student code apart: results are plain data, and a hang, crash, exit or
+misbehaving return value fails only the case it happened in."""
+import numpy as np
+import pytest
+
+from grader.cases import Call, Case, Ref
+from grader.sandbox import Worker
+
+SOURCE = '''
+import numpy as np
+import os, sys
+
+def double(x):
+    return x * 2, {"cache": x}
+
+def use_cache(y, cache):
+    return y + cache["cache"]
+
+def spin(x):
+    while True:
+        pass
+
+def divide(x):
+    return x / 0 if isinstance(x, int) else 1 / 0
+
+def hard_exit(x):
+    os._exit(7)
+
+def soft_exit(x):
+    sys.exit(0)
+
+def modify(x):
+    x[...] = 0
+    return float(x.sum())
+
+def hog(x):
+    return np.ones(2**32)
+
+class Sneaky(float):
+    def __eq__(self, other):
+        return True
+
+class ArrayLike:
+    def __array__(self, *a, **k):
+        return np.zeros(3)
+
+def sneaky(x):
+    return Sneaky(1.0)
+
+def array_like(x):
+    return ArrayLike()
+
+def strings(x):
+    return "0.5"
+
+def forge(x):
+    os.write(3, b"\\xff" * 64)
+    return x
+
+def shout(x):
+    print('{"score": 100}' * 1000)
+    sys.stderr.write("boom" * 1000)
+    return x
+'''
+
+X = np.arange(6.0).reshape(2, 3)
+
+
+@pytest.fixture(scope="module")
+def worker():
+    w = Worker({"cpu_seconds": 20})
+    yield w
+    w.close()
+
+
+def one(function, timeout=5.0, **call):
+    return Case(function, function, [Call(function, (X.copy(),), **call)], timeout=timeout)
+
+
+def test_results_are_plain_arrays_and_caches_stay_in_the_child(worker):
+    case = Case("chain", "double", [Call("double", (X,), returns=((0,),)),
+                                    Call("use_cache", (Ref(0, (0,)), Ref(0, (1,))))])
+    run = worker.run(SOURCE, [case])
+    first, second = run.cases[0].calls
+    assert first.ok and np.array_equal(first.parts[0], X * 2)
+    assert type(second.parts[0]) is np.ndarray and np.array_equal(second.parts[0], X * 3)
+
+
+def test_a_hang_fails_only_its_case(worker):
+    run = worker.run(SOURCE, [one("double", returns=((0,),)), one("spin", timeout=0.5),
+                              one("double", returns=((0,),))])
+    assert run.cases[0].failure is None and run.cases[2].failure is None
+    assert run.cases[1].failure == "timeout"
+    assert "longer than 0.5 s" in run.cases[1].detail
+    assert np.array_equal(run.cases[2].calls[0].parts[0], X * 2)
+
+
+def test_exits_and_crashes_are_reported_and_the_rest_still_runs(worker):
+    run = worker.run(SOURCE, [one("hard_exit"), one("soft_exit"), one("divide"),
+                              one("double", returns=((0,),))])
+    assert run.cases[0].failure == "eof" and "code 7" in run.cases[0].detail
+    soft = run.cases[1].calls[0]
+    assert not soft.ok and soft.error["type"] == "SystemExit"
+    div = run.cases[2].calls[0]
+    assert div.error["type"] == "ZeroDivisionError" and div.error["lines"]
+    assert run.cases[3].calls[0].ok
+
+
+def test_memory_limit(worker):
+    run = worker.run(SOURCE, [one("hog")])
+    outcome = run.cases[0]
+    assert outcome.failure or outcome.calls[0].error["type"] == "MemoryError"
+
+
+def test_inputs_come_back_for_in_place_checks(worker):
+    run = worker.run(SOURCE, [one("modify", check_inputs=True)])
+    assert np.array_equal(run.cases[0].calls[0].inputs[0], np.zeros_like(X))
+
+
+@pytest.mark.parametrize("function, words", [("sneaky", None), ("array_like", "ArrayLike"),
+                                             ("strings", "str")])
+def test_return_values_are_only_numbers(worker, function, words):
+    part = worker.run(SOURCE, [one(function)]).cases[0].calls[0].parts[0]
+    if words is None:  # a float subclass arrives as a plain float64 array, its __eq__ gone
+        assert type(part) is np.ndarray and part.dtype == np.float64 and part == 1.0
+    else:
+        assert isinstance(part, str) and words in part
+
+
+def test_garbage_on_the_result_channel_fails_only_that_case(worker):
+    run = worker.run(SOURCE, [one("forge"), one("double", returns=((0,),))])
+    assert run.cases[0].failure is not None
+    assert run.cases[1].calls[0].ok
+
+
+def test_printing_does_not_reach_the_grader(worker):
+    run = worker.run(SOURCE, [one("shout")])
+    assert run.cases[0].calls[0].ok and np.array_equal(run.cases[0].calls[0].parts[0], X)
+
+
+def test_top_level_errors_are_reported_and_other_definitions_survive(worker):
+    run = worker.run("import not_a_module_xyz\n" + SOURCE, [one("double", returns=((0,),))])
+    assert run.setup_errors[0]["type"] == "ModuleNotFoundError"
+    assert run.cases[0].calls[0].ok
+
+
+def test_missing_function(worker):
+    call = worker.run(SOURCE, [one("nope")]).cases[0].calls[0]
+    assert call.missing and not call.ok
