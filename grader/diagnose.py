@@ -132,7 +132,11 @@ def explain(student: np.ndarray, expect, others: list, dims: dict, constants: di
     if denom > 0:
         alpha = float(np.sum(student * reference)) / denom
         if alpha != 0 and fits(student, alpha * reference):
-            return _scale_words(alpha, label, dims, constants)
+            scaled = _scale_words(alpha, label, dims, constants)
+            # any wrong number is "some factor" times a single reference number: only a named
+            # factor (N, T, −1, 2, ...) explains a scalar.
+            if reference.size > 1 or scaled.code != "scale":
+                return scaled
     if expect.block_axis is not None and expect.blocks:
         where = _localize(student, reference, expect.block_axis,
                           [f"the {b} block" for b in expect.blocks], label, "")
