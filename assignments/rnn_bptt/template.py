@@ -125,7 +125,7 @@ import grader
 # ## Optional: gradient check
 #
 # Not graded. Compares your full-BPTT gradient with centered finite differences of the loss on
-# a small random problem; the printed errors should be around $10^{-9}$ or smaller.
+# a small random problem; the printed errors should be around $10^{-8}$ or smaller.
 
 # %%
 def loss_of(x, y, U, W, V):

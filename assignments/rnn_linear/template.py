@@ -140,8 +140,8 @@ numeric = (
     (loss(forward_states(X, wx, wRec + h)[:, -1], t)
      - loss(forward_states(X, wx, wRec - h)[:, -1], t)) / (2 * h),
 )
-print("backprop:", total_gradient(X, t, wx, wRec))
-print("numeric: ", numeric)
+print("backprop:", [float(g) for g in total_gradient(X, t, wx, wRec)])
+print("numeric: ", [float(g) for g in numeric])
 
 learning_rate = 0.0015
 for step in range(500):
