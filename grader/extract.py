@@ -48,7 +48,6 @@ class Submission:
 @dataclass
 class _Stmt:
     cell: int
-    order: int
     node: ast.stmt
     lines: list[str]  # the whole cell, split on "\n"
     kind: str  # "future", "import", "const", "def"
@@ -103,7 +102,7 @@ def extract_cells(code_cells: list, submission_id: str, path: Path | None = None
             magic_cells[number] = stripped
         lines = text.split("\n")
         for node in tree.body:
-            stmt = _classify(node, number, len(stmts), lines, dropped, notes)
+            stmt = _classify(node, number, lines, dropped, notes)
             if stmt is not None:
                 stmts.append(stmt)
     if magic_cells:
@@ -113,34 +112,30 @@ def extract_cells(code_cells: list, submission_id: str, path: Path | None = None
     return _assemble(stmts, dropped, submission_id, path, notes)
 
 
-def _classify(node, cell, order, lines, dropped, notes) -> _Stmt | None:
-    """A candidate statement, or None; records names rebound by statements we do not keep."""
-    where = (cell, node.lineno)
+def _classify(node, cell, lines, dropped, notes) -> _Stmt | None:
+    """A candidate statement, or None; records names bound by top-level code we do not keep."""
     if isinstance(node, (ast.Import, ast.ImportFrom)):
         if isinstance(node, ast.ImportFrom) and node.level:
             notes.append(f"cell {cell}, line {node.lineno}: relative import dropped")
             return None
         future = isinstance(node, ast.ImportFrom) and node.module == "__future__"
-        return _Stmt(cell, order, node, lines, "future" if future else "import")
+        return _Stmt(cell, node, lines, "future" if future else "import")
     if isinstance(node, _DEFS):
-        return _Stmt(cell, order, node, lines, "def", (node.name,))
+        return _Stmt(cell, node, lines, "def", (node.name,))
     targets, value = [], None
     if isinstance(node, ast.Assign):
         targets, value = node.targets, node.value
     elif isinstance(node, ast.AnnAssign) and node.value is not None and node.simple:
         targets, value = [node.target], node.value
-    elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
-        targets = [node.target]
-    bound = _bound_names(targets)
     if value is not None and len(targets) == 1 and isinstance(targets[0], ast.Name) \
             and isinstance(value, ast.Lambda):
-        stmt = _Stmt(cell, order, node, lines, "def", (targets[0].id,))
+        stmt = _Stmt(cell, node, lines, "def", (targets[0].id,))
     else:
         values = _constant_values(targets, value) if value is not None else None
-        stmt = None if values is None else _Stmt(cell, order, node, lines, "const", tuple(values), values)
+        stmt = None if values is None else _Stmt(cell, node, lines, "const", tuple(values), values)
     if stmt is None:
-        for name in bound:
-            dropped[name] = where
+        for name, line in _stores(node):
+            dropped[name] = (cell, line)
         return None
     bad = [n for n in stmt.names if _DUNDER.match(n)]
     if bad:
@@ -151,8 +146,20 @@ def _classify(node, cell, order, lines, dropped, notes) -> _Stmt | None:
     return stmt
 
 
-def _bound_names(targets) -> list[str]:
-    return [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+def _stores(node) -> list[tuple[str, int]]:
+    """(name, line) of the global names a dropped top-level statement may bind."""
+    found, stack = [], [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+            found.append((n.id, n.lineno))
+        elif isinstance(n, _DEFS):
+            found.append((n.name, n.lineno))
+            continue  # their insides are local
+        elif isinstance(n, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            continue
+        stack += ast.iter_child_nodes(n)
+    return sorted(found, key=lambda nl: nl[1])
 
 
 def _constant_values(targets, value) -> dict | None:
@@ -215,11 +222,8 @@ def _assemble(stmts, dropped, submission_id, path, notes) -> Submission:
     source = "\n".join(lines) + "\n" if lines else ""
     constants = {n: v for s in consts for n, v in s.values.items() if last[n] is s}
     functions = frozenset(n for s in defs for n in s.names)
-    for name, (cell, line) in sorted(dropped.items()):
-        if name in defined:  # `dropped` only holds rebindings after the last kept one
-            notes.append(f"cell {cell}, line {line}: {name} is reassigned by code that is not kept; "
-                         f"the definition from cell {last[name].cell} is used")
-    notes += _unresolved_notes(source, dropped)
+    star = any(a.name == "*" for s in stmts if s.kind == "import" for a in s.node.names)
+    notes += _globals_notes(source, last, functions, dropped, star)
     if not functions:
         notes.append("no function or class definitions found")
     return Submission(submission_id, Path(path) if path is not None else None, source, tuple(origin),
@@ -275,34 +279,48 @@ def _definition_time_names(node) -> set[str]:
     return names
 
 
-def _unresolved_notes(source: str, dropped: dict[str, tuple[int, int]]) -> list[str]:
-    """Notes on globals that kept code reads but nothing kept defines (likely NameErrors)."""
+def _global_reads(source: str) -> tuple[dict[str, set[str]], set[str]] | None:
+    """({global name read: names of the functions/classes reading it}, names bound at top level),
+    or None when the kept source does not compile."""
     try:
         top = symtable.symtable(source, "<submission>", "exec")
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return ["kept code does not compile as a whole"]
+        return None
     bound = {s.get_name() for s in top.get_symbols() if s.is_assigned() or s.is_imported()}
-    if any(s.is_imported() and s.get_name() == "*" for s in top.get_symbols()):
-        return []  # a star import may define anything
-    readers: dict[str, set[str]] = {}
-    stack = list(top.get_children())
+    reads: dict[str, set[str]] = {}
+    stack = [(top, "top-level code")]
     while stack:
-        table = stack.pop()
-        stack += table.get_children()
+        table, owner = stack.pop()
         for sym in table.get_symbols():
-            name = sym.get_name()
-            if sym.is_global() and sym.is_referenced() and name not in bound \
-                    and not hasattr(builtins, name) and not _DUNDER.match(name):
-                readers.setdefault(name, set()).add(table.get_name())
+            if sym.is_global() and sym.is_referenced():
+                reads.setdefault(sym.get_name(), set()).add(owner)
+        for child in table.get_children():
+            comprehension = child.get_name() in ("listcomp", "setcomp", "dictcomp", "genexpr")
+            stack.append((child, owner if comprehension else child.get_name()))
+    return reads, bound
+
+
+def _globals_notes(source, last, functions, dropped, star) -> list[str]:
+    """Notes on globals the kept code reads: rebound later by dropped code, or never defined."""
+    analysis = _global_reads(source)
+    if analysis is None:
+        return ["the kept code does not compile as a whole"]
+    reads, bound = analysis
     notes = []
-    for name in sorted(readers):
-        who = ", ".join(sorted(readers[name]))
+    for name, (cell, line) in sorted(dropped.items()):
+        if name in last and (name in functions or name in reads):  # after the last kept binding
+            notes.append(f"cell {cell}, line {line}: {name} is reassigned by code that is not kept; "
+                         f"the definition from cell {last[name].cell} is used")
+    if star:
+        return notes  # a star import may define anything
+    for name in sorted(reads):
+        if name in bound or hasattr(builtins, name) or _DUNDER.match(name):
+            continue
+        where = ""
         if name in dropped:
-            cell, line = dropped[name]
-            where = f"; it is assigned in cell {cell}, line {line} by code that is not kept"
-        else:
-            where = ""
-        notes.append(f"{name} is read by {who} but defined nowhere in the kept code{where}")
+            where = "; it is assigned in cell {}, line {} by code that is not kept".format(*dropped[name])
+        notes.append(f"{name} is read by {', '.join(sorted(reads[name]))} but defined nowhere "
+                     f"in the kept code{where}")
     return notes
 
 
@@ -369,5 +387,4 @@ def _magic_lines(lines: list[str]) -> list[int]:
 
 def _is_magic(line: str) -> bool:
     s = line.lstrip()
-    return bool(s) and (s[0] == "%" or (s[0] == "!" and not s.startswith("!="))
-                        or bool(_MAGIC_ASSIGN.match(s)) or bool(_HELP.match(s)))
+    return bool(s) and (s[0] in "%!" or bool(_MAGIC_ASSIGN.match(s)) or bool(_HELP.match(s)))

@@ -8,6 +8,7 @@ Nothing here knows about grading.
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import logging
 import re
@@ -61,8 +62,9 @@ def code_cells(nb) -> tuple[list[str], list[str]]:
     Every code cell keeps its place (its index + 1 is the cell number the student is told),
     even one whose source is unusable; that one becomes "".
     """
-    if "cells" not in nb and "worksheets" in nb:
-        nb = nbformat.convert(nb, 4)
+    if "cells" not in nb and "worksheets" in nb:  # a v3 node, not from read_notebook
+        with _quiet():
+            nb = nbformat.convert(copy.deepcopy(nb), 4)
     sources, notes = [], []
     for cell in nb.get("cells") or []:
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":

@@ -378,6 +378,15 @@ def test_literal_constants_kept_and_other_assignments_dropped():
         sub.constants["neg"] = 0  # read-only
 
 
+def test_rebinding_by_dropped_code_is_noted_when_it_matters():
+    sub = ext("import numpy as np\nlr = 0.5\ndef f(x):\n    return x * lr\ndef g(x):\n    return x\n",
+              "for step in range(3):\n    lr = lr / 2\nf = np.vectorize(f)\ng2 = g\n")
+    assert sub.notes == (
+        "cell 2, line 3: f is reassigned by code that is not kept; the definition from cell 1 is used",
+        "cell 2, line 2: lr is reassigned by code that is not kept; the definition from cell 1 is used",
+    )
+
+
 def test_lambda_bound_to_a_name_counts_as_a_function():
     sub = ext("square = lambda x: x * x\n", "print(square(2))\n")
     assert sub.functions == {"square"} and dict(sub.constants) == {}
@@ -434,6 +443,7 @@ def test_training_loops_prints_plots_and_calls_are_not_kept(capsys):
     for gone in ("for epoch", "print", "plt", "step(3)", "__main__", "open(", "torch", "assert"):
         assert gone not in sub.source
     assert dict(sub.constants) == {"w": 1.0, "losses": []}  # literals; the loop is not top level
+    assert sub.notes == ()  # no kept code reads the global w, so its reassignment does not matter
     run(sub)
     assert capsys.readouterr().out == ""
 
@@ -484,6 +494,29 @@ def test_unresolved_globals_are_noted():
     )
 
 
+def test_unresolved_globals_name_their_readers():
+    sub = ext("@register\nclass Net(Base):\n    size = SIZE\n    def forward(self, xs):\n"
+              "        return [x * SCALE for x in xs]\n",
+              "for i in range(3):\n    SCALE = i\n",
+              "if True:\n    def register(c):\n        return c\n")
+    assert sub.notes == (
+        "Base is read by top-level code but defined nowhere in the kept code",
+        "SCALE is read by forward but defined nowhere in the kept code; it is assigned in cell 2, "
+        "line 2 by code that is not kept",
+        "SIZE is read by Net but defined nowhere in the kept code",
+        "register is read by top-level code but defined nowhere in the kept code; it is assigned "
+        "in cell 3, line 2 by code that is not kept",
+    )
+    assert ext("from math import *\ndef f():\n    return tau + anything\n").notes == ()
+
+
+def test_extract_on_a_v3_node_does_not_change_it():
+    nb3 = v3.new_notebook(worksheets=[v3.new_worksheet(cells=[v3.new_code_cell(input="def f(): pass")])])
+    before = json.dumps(nb3, sort_keys=True)
+    assert extract(nb3, "old").functions == {"f"}
+    assert json.dumps(nb3, sort_keys=True) == before
+
+
 def test_empty_submission():
     sub = ext("", "   \n", "print('hello')")
     assert (sub.source, sub.line_origin, sub.functions) == ("", (), frozenset())
@@ -525,6 +558,7 @@ def test_discover_folder_rules(tmp_path):
     write_nb(root / "dana" / ".ipynb_checkpoints" / "0-checkpoint.ipynb", GOOD)
     write_nb(root / ".ipynb_checkpoints" / "amy-checkpoint.ipynb", GOOD)
     write_nb(root / ".hidden.ipynb", GOOD)
+    write_nb(root / ".git" / "stash.ipynb", GOOD)
     (root / "empty_folder").mkdir()
     (root / "notes_only").mkdir()
     (root / "notes_only" / "README.md").write_text("hi")
