@@ -49,6 +49,8 @@ from nbformat import v4
 
 __all__ = [
     "AuthoringError",
+    "load_reference",
+    "stub_source",
     "build_notebook",
     "build_sample",
     "write_assignment",
@@ -223,6 +225,7 @@ def stub_source(func) -> str:
 
 
 def template_path(course_root: Path, name: str) -> Path:
+    """Where the template of `name` lives: ``assignments/<name>/template.py``."""
     return Path(course_root) / "assignments" / name / "template.py"
 
 
@@ -237,10 +240,12 @@ def sample_sources(course_root: Path, name: str) -> list[Path]:
 
 
 def sample_path(course_root: Path, name: str, sample_src: Path) -> Path:
+    """The notebook generated from `sample_src`: ``assignments/<name>/samples/<id>.ipynb``."""
     return Path(course_root) / "assignments" / name / "samples" / f"{Path(sample_src).stem}.ipynb"
 
 
 def _new_notebook(cells: list[NotebookNode]) -> NotebookNode:
+    """A validated v4 notebook of `cells` with the fixed metadata."""
     nb = v4.new_notebook(cells=cells, metadata=dict(METADATA))
     nbformat.validate(nb)
     return nb
@@ -292,6 +297,7 @@ def build_notebook(course_root: Path, name: str) -> NotebookNode:
 
 
 def _todo_index(cells: list[NotebookNode], fname: str) -> int | None:
+    """Index of the cell tagged ["todo", fname], or None."""
     for index, cell in enumerate(cells):
         if cell.cell_type == "code" and cell.metadata.get("tags", [])[:1] == ["todo"] \
                 and fname in cell.metadata["tags"][1:]:
@@ -349,6 +355,7 @@ def render(nb: NotebookNode) -> str:
 
 
 def _expected(course_root: Path, name: str) -> list[tuple[Path, NotebookNode]]:
+    """Every generated file of `name` with the notebook it must hold."""
     course_root = Path(course_root)
     out = [(notebook_path(course_root, name), build_notebook(course_root, name))]
     for src in sample_sources(course_root, name):
