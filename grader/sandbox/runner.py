@@ -15,6 +15,7 @@ import numpy as np
 
 from grader import wire
 from grader.cases import Call, Ref
+from grader.sandbox.isolation import FULL, REDUCED, probe, worker_command
 
 DEFAULT_LIMITS = {
     "memory_mb": 2048,       # address space of one child
@@ -138,13 +139,18 @@ def _case_outcome(frame, calls: list) -> CaseOutcome:
 class Worker:
     """One warm worker process; runs one submission at a time."""
 
-    #: "full" when the OS isolation layer is active, "reduced" with process limits only.
-    isolation = "reduced"
-
-    def __init__(self, limits: dict | None = None):
+    def __init__(self, limits: dict | None = None, isolation: str = "auto"):
+        """isolation: "full" (bubblewrap, or fail), "reduced" (process limits only), or "auto"
+        (full where bubblewrap works, else reduced; `self.isolation` says which)."""
         self.limits = {**DEFAULT_LIMITS, **(limits or {})}
         self.process = None
         self.lock = threading.Lock()
+        available, self.reason = probe() if isolation != REDUCED else (REDUCED, "asked for")
+        if isolation == FULL and available != FULL:
+            raise SandboxError(f"full isolation is not available: {self.reason}")
+        self.isolation = available
+        if self.isolation == FULL:
+            self.limits.setdefault("processes", 64)
 
     def _start(self):
         job_read, self.job_write = os.pipe()
@@ -154,8 +160,9 @@ class Worker:
         # folder with its references.
         env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
                    PYTHONDONTWRITEBYTECODE="1")
+        argv = [sys.executable, "-m", "grader.sandbox.worker", str(job_read), str(result_write)]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "grader.sandbox.worker", str(job_read), str(result_write)],
+            worker_command(argv, self.isolation),
             pass_fds=(job_read, result_write), stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd="/")
         os.close(job_read)

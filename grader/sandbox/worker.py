@@ -5,8 +5,11 @@ The worker never runs student code itself. It relays the child's frames to the p
 enforces the wall-clock limit of every case, and when a case hangs or the child dies, reports
 that case as failed and forks a new child for the cases after it.
 
-Run as: python -m grader.sandbox.worker JOB_FD RESULT_FD
+Run as: python -m grader.sandbox.worker JOB_FD RESULT_FD [--sandboxed] [--drop-to UID]
+(--sandboxed: inside bubblewrap's own pid namespace, so every process but ours and pid 1 is a
+leftover of a submission; --drop-to: become that unprivileged user first).
 """
+import ctypes
 import os
 import resource
 import shutil
@@ -49,6 +52,8 @@ def enter_child(result_fd: int, scratch: str, limits: dict) -> None:
     _limit(resource.RLIMIT_CPU, int(limits["cpu_seconds"]))
     _limit(resource.RLIMIT_FSIZE, int(limits["file_mb"]) * mib)
     _limit(resource.RLIMIT_NOFILE, 64)
+    if limits.get("processes"):
+        _limit(resource.RLIMIT_NPROC, int(limits["processes"]))
     _limit(resource.RLIMIT_CORE, 0)
     os.chdir(scratch)
     os.environ.update(HOME=scratch, TMPDIR=scratch)
@@ -136,14 +141,45 @@ def supervise(job: dict, out_fd: int) -> None:
         _report(out_fd, {"kind": "done"})
 
 
-def main(job_fd: int, result_fd: int) -> None:
+def kill_leftovers() -> None:
+    """In our own pid namespace, end every process a submission left behind (also those that
+    called setsid to leave its process group)."""
+    me = os.getpid()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) not in (1, me):
+            try:
+                os.kill(int(entry), signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+
+def harden(drop_to: int | None) -> None:
+    """Become an unprivileged user (when started as root) that cannot regain privileges, and
+    make this process untraceable by the children it forks (they share our user)."""
+    if drop_to is not None and os.geteuid() == 0:
+        os.setgroups([])
+        os.setgid(drop_to)
+        os.setuid(drop_to)
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_set_dumpable, pr_set_no_new_privs = 4, 38
+    libc.prctl(pr_set_no_new_privs, 1, 0, 0, 0)
+    libc.prctl(pr_set_dumpable, 0, 0, 0, 0)
+
+
+def main(argv: list) -> None:
+    job_fd, result_fd = int(argv[0]), int(argv[1])
+    sandboxed = "--sandboxed" in argv
+    drop_to = int(argv[argv.index("--drop-to") + 1]) if "--drop-to" in argv else None
+    harden(drop_to)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
     while True:
         frame = wire.read_frame(job_fd)
         if frame is None:
             return
         supervise(wire.decode(frame), result_fd)
+        if sandboxed:
+            kill_leftovers()
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]), int(sys.argv[2]))
+    main(sys.argv[1:])
