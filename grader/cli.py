@@ -12,7 +12,7 @@ import click
 from grader import results
 from grader.assignment import AssignmentError, find_course, load, load_public
 from grader.grade import grade_submission, ungradable
-from grader.sandbox import Worker
+from grader.sandbox import SandboxError, Worker
 from grader.selfcheck import PUBLIC_CASES
 from grader.submission import SubmissionError, discover, load_submission
 
@@ -36,12 +36,25 @@ def _progress(total: int):
     return progress
 
 
-def grade_all(assignment, entries, out: Path, jobs: int) -> list:
+def start_workers(jobs: int, isolation: str) -> queue.Queue:
+    """`jobs` warm workers; a warning on stderr when isolation is reduced."""
+    workers = queue.Queue()
+    try:
+        for _ in range(jobs):
+            workers.put(Worker(isolation=isolation))
+    except SandboxError as exc:
+        _fail(str(exc))
+    first = workers.queue[0]
+    if first.isolation != "full":
+        click.echo(f"warning: reduced isolation ({first.reason}): student code runs with "
+                   "process limits only; see README, 'Isolation'.", err=True)
+    return workers
+
+
+def grade_all(assignment, entries, out: Path, jobs: int, isolation: str = "auto") -> list:
     """Grade (id, path, error) entries with `jobs` warm workers; results are written as they
     arrive."""
-    workers = queue.Queue()
-    for _ in range(jobs):
-        workers.put(Worker())
+    workers = start_workers(jobs, isolation)
 
     def one(entry):
         submission_id, path, error = entry
@@ -91,7 +104,10 @@ def main():
               help="Submissions graded at once (default: all cores).")
 @click.option("--course", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Folder holding assignments/ and reference/ (default: found from here).")
-def grade(assignment, submissions, out, jobs, course):
+@click.option("--isolation", type=click.Choice(["auto", "full", "reduced"]), default="auto",
+              show_default=True, help="full: bubblewrap sandbox or fail; reduced: process limits "
+              "only; auto: full where bubblewrap works.")
+def grade(assignment, submissions, out, jobs, course, isolation):
     """Grade SUBMISSIONS (a notebook, or a folder of notebooks or of folders holding one) for
     ASSIGNMENT, writing Gradescope results.json files and grades.csv."""
     began = time.perf_counter()
@@ -104,7 +120,7 @@ def grade(assignment, submissions, out, jobs, course):
         _fail(f"no notebooks found in {submissions}")
     out.mkdir(parents=True, exist_ok=True)
     jobs = jobs or os.cpu_count() or 1
-    graded_list = grade_all(spec, entries, out, min(jobs, len(entries)))
+    graded_list = grade_all(spec, entries, out, min(jobs, len(entries)), isolation)
     results.write_grades_csv(out, graded_list, spec)
     scores = [g.score for g in graded_list]
     broken = sum(1 for g in graded_list if g.error)

@@ -10,7 +10,7 @@ from typing import Callable
 import numpy as np
 
 from grader.cases import Case
-from grader.diagnose import explain, relative_error
+from grader.diagnose import explain, relative_error, scale_words
 
 MAX_MESSAGES = 6
 
@@ -71,7 +71,7 @@ def _as_value(part, expected: np.ndarray, signature: str, label: str, function: 
     return value, None
 
 
-def _gradcheck(check, case, outcome) -> tuple[bool, str]:
+def _gradcheck(check, case, outcome, context) -> tuple[bool, str]:
     call = case.calls[check.analytic_call]
     analytic, problem = _as_value(outcome.calls[check.analytic_call].parts[check.analytic_part],
                                   np.asarray(check.directions[0]), call.signature, check.label,
@@ -107,6 +107,13 @@ def _gradcheck(check, case, outcome) -> tuple[bool, str]:
     error = abs(worst[0] - worst[1]) / max(abs(worst[0]), abs(worst[1]), 1e-8)
     if error <= check.rtol and np.isfinite(error):
         return True, ""
+    ratios = [exact / numeric for numeric, exact in slopes if numeric != 0]
+    if len(ratios) == len(slopes) and np.all(np.isfinite(ratios)) and ratios[0] != 0 \
+            and max(abs(r / ratios[0] - 1) for r in ratios) <= 10 * check.rtol:
+        diagnosis = scale_words(ratios[0], check.label, case.dims, context.constants,
+                                against="the slope of your own forward")
+        if diagnosis.code != "scale" or len(ratios) > 1:  # one slope always has "a factor"
+            return False, diagnosis.message
     return False, (f"your {check.label} disagrees with your own forward: along a random "
                    f"direction your backward gives a slope of {worst[1]:.6g}, central "
                    f"differences of your forward give {worst[0]:.6g} (relative error "
@@ -152,6 +159,7 @@ def judge(case: Case, outcome, context: Context) -> Verdict:
         codes.append(code)
 
     passed, total = 0, 0
+    labels = [e.label for e in case.expects] + [g.label for g in case.gradchecks]
     references = [(e.label, np.asarray(e.value, dtype=np.float64)) for e in case.expects
                   if not e.probe]
     failed_probes = sorted(e.step for e in case.expects if e.probe and not _probe_ok(e, outcome))
@@ -182,7 +190,7 @@ def judge(case: Case, outcome, context: Context) -> Verdict:
         codes.append(diagnosis.code)
     for check in case.gradchecks:
         total += 1
-        ok, message = _gradcheck(check, case, outcome)
+        ok, message = _gradcheck(check, case, outcome, context)
         if ok:
             passed += 1
         else:
@@ -191,7 +199,29 @@ def judge(case: Case, outcome, context: Context) -> Verdict:
     fraction = passed / total if total else 0.0
     if codes and any(c in ("inplace", "overflow") for c in codes):
         fraction = 0.0
-    return Verdict(case, fraction, messages[:MAX_MESSAGES], codes)
+    return Verdict(case, fraction, _merge(messages, labels)[:MAX_MESSAGES], codes)
+
+
+def _merge(messages: list, labels: list) -> list:
+    """One sentence for outputs wrong in the same way ("your wx_grad and wRec_grad are exactly
+    7× ..."), each sentence capitalized."""
+    groups = {}
+    for message in dict.fromkeys(messages):
+        label = next((l for l in labels if f"your {l} " in message), None)
+        key = message.replace(f"your {label} ", "your § ", 1) if label else message
+        groups.setdefault(key, []).append(label)
+    merged = []
+    for key, group in groups.items():
+        if len(group) > 1 and None not in group:
+            names = ", ".join(group[:-1]) + " and " + group[-1]
+            text = key.replace("your § is ", f"your {names} are ", 1) \
+                      .replace("your § has ", f"your {names} have ", 1) \
+                      .replace("your § disagrees ", f"your {names} disagree ", 1) \
+                      .replace("your § ", f"your {names} ", 1)
+        else:
+            text = key.replace("your § ", f"your {group[0]} ", 1) if group[0] else key
+        merged.append(text[:1].upper() + text[1:])
+    return merged
 
 
 def _probe_ok(expect, outcome) -> bool:
