@@ -35,7 +35,8 @@ def fits(student, candidate, tol=FIT) -> bool:
     return student.shape == candidate.shape and relative_error(student, candidate) <= tol
 
 
-def _scale_words(alpha: float, label: str, dims: dict, constants: dict) -> Diagnosis | None:
+def scale_words(alpha: float, label: str, dims: dict, constants: dict,
+                against: str = "the reference") -> Diagnosis:
     """Name a constant factor between the student's value and the reference's."""
     sign = "−" if alpha < 0 else ""
     magnitude = abs(alpha)
@@ -43,18 +44,18 @@ def _scale_words(alpha: float, label: str, dims: dict, constants: dict) -> Diagn
     n = dims.get("N")
     if n and n != 1:
         if close(magnitude, n):
-            return Diagnosis(f"your {label} is exactly {sign}{n:g}× the reference (N = {n:g}, "
+            return Diagnosis(f"your {label} is exactly {sign}{n:g}× {against} (N = {n:g}, "
                              "the batch size): you summed over the batch where the loss takes the "
                              "mean; divide by N = X.shape[0] once.", "scale:N")
         if close(magnitude, 1 / n):
-            return Diagnosis(f"your {label} is exactly {sign}1/{n:g} of the reference (N = {n:g}, "
+            return Diagnosis(f"your {label} is exactly {sign}1/{n:g} of {against} (N = {n:g}, "
                              "the batch size): the 1/N is applied twice (for instance in "
                              "output_gradient and again in backward_gradient).", "scale:1/N")
         for name, value in sorted(constants.items()):
             if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 \
                     and value != n and close(magnitude, n / value):
                 return Diagnosis(
-                    f"your {label} is exactly {sign}{n:g}/{value:g} of the reference: it divides "
+                    f"your {label} is exactly {sign}{n:g}/{value:g} of {against}: it divides "
                     f"by the notebook global `{name}` (= {value:g}) instead of the batch size "
                     f"N = {n:g} of the arguments; use X.shape[0].", "global")
     for dim, value in dims.items():
@@ -62,22 +63,22 @@ def _scale_words(alpha: float, label: str, dims: dict, constants: dict) -> Diagn
             continue
         what = DIM_WORDS.get(dim, dim)
         if close(magnitude, value):
-            return Diagnosis(f"your {label} is exactly {sign}{value:g}× the reference ({dim} = "
+            return Diagnosis(f"your {label} is exactly {sign}{value:g}× {against} ({dim} = "
                              f"{value:g}, {what}): something is summed over {what} once too "
                              "often, or a mean over it is missing.", f"scale:{dim}")
         if close(magnitude, 1 / value):
-            return Diagnosis(f"your {label} is exactly {sign}1/{value:g} of the reference "
+            return Diagnosis(f"your {label} is exactly {sign}1/{value:g} of {against} "
                              f"({dim} = {value:g}, {what}): it is averaged over {what} where "
                              "the loss sums.", f"scale:1/{dim}")
     if close(alpha, -1.0):
-        return Diagnosis(f"your {label} has the wrong sign: it is exactly −1× the reference "
+        return Diagnosis(f"your {label} has the wrong sign: it is exactly −1× {against} "
                          "(check the order in a difference such as y − t).", "sign")
     for factor in (2.0, 0.5):
         if close(magnitude, factor):
             words = "twice" if factor == 2 else "half"
-            return Diagnosis(f"your {label} is exactly {sign}{words} the reference: a factor 2 "
+            return Diagnosis(f"your {label} is exactly {sign}{words} {against}: a factor 2 "
                              "is missing or extra (the derivative of u² is 2u).", "scale:2")
-    return Diagnosis(f"your {label} is exactly {alpha:.6g}× the reference: the direction is "
+    return Diagnosis(f"your {label} is exactly {alpha:.6g}× {against}: the direction is "
                      "right, a constant factor is wrong.", "scale")
 
 
@@ -132,7 +133,7 @@ def explain(student: np.ndarray, expect, others: list, dims: dict, constants: di
     if denom > 0:
         alpha = float(np.sum(student * reference)) / denom
         if alpha != 0 and fits(student, alpha * reference):
-            scaled = _scale_words(alpha, label, dims, constants)
+            scaled = scale_words(alpha, label, dims, constants)
             # any wrong number is "some factor" times a single reference number: only a named
             # factor (N, T, −1, 2, ...) explains a scalar.
             if reference.size > 1 or scaled.code != "scale":
