@@ -37,7 +37,8 @@ def _to_json(obj, arrays, depth=0):
     if isinstance(obj, np.ndarray):
         if obj.dtype.str not in DTYPES:
             raise WireError(f"array dtype {obj.dtype} cannot be sent")
-        arrays.append(np.ascontiguousarray(obj))
+        # (ascontiguousarray alone turns a 0-d array into shape (1,))
+        arrays.append(np.ascontiguousarray(obj).reshape(obj.shape))
         return {"$a": len(arrays) - 1}
     if isinstance(obj, np.generic):
         return _to_json(np.asarray(obj), arrays, depth)
