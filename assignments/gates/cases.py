@@ -1,0 +1,388 @@
+"""Case builders for the gates assignment (trusted: they call the reference).
+
+Each builder takes a seeded numpy Generator and the test's params from spec.toml and returns a
+Case with the inputs to send and the reference's answers. Inputs of every dtype are sent as
+they are (integer, float32, float64); the expected values are the reference's on the same
+values in float64.
+
+Forward/backward pairs are graded through the student's own cache: the backward test calls the
+student's forward, then the student's backward on the cache that forward returned (a Ref, so
+the cache never leaves the sandbox), and compares both with the reference. The gradient-check
+tests compare the student's backward with central differences of the student's own forward.
+
+The mistakes students actually make are Hypotheses: the value that mistake produces on the
+inputs sent, computed here by small trusted variants of the reference, with the message that
+explains it. They are tried before the generic diagnoses (sign, scale, swapped outputs).
+"""
+import numpy as np
+
+from grader.cases import (Call, Case, Expect, GradCheck, Hypothesis, Ref, call_case,
+                          perturbed_calls, random_directions)
+from grader.diagnose import relative_error
+from reference import gates as ref
+
+#: a hypothesis closer than this (relative) to the reference, or to an earlier hypothesis,
+#: could be confused with it and is left out.
+DISTINCT = 1e-3
+STEP = 1e-5  # central-difference step of the gradient checks
+CACHE = Ref(0, (1,))  # the cache returned by the forward call (call 0) of a backward case
+
+
+def _inputs(rng, shape, dtype="float64", scale=1.0, low=-3, high=3):
+    """Random inputs of a dtype: normal × scale for floats, integers in [low, high] otherwise.
+    shape () gives a Python number (a scalar argument)."""
+    shape = tuple(shape)
+    if dtype in ("int64", "int32"):
+        values = rng.integers(low, high + 1, shape).astype(dtype)
+    else:
+        values = (scale * rng.standard_normal(shape)).astype(dtype)
+    return values.item() if shape == () else values
+
+
+def _f64(a):
+    return np.asarray(a, dtype=np.float64)
+
+
+def _hypotheses(reference, candidates) -> list:
+    """The (message, value, code) candidates that can be told apart from the reference and
+    from each other on this case's inputs, as Hypotheses (in the given order of priority)."""
+    reference = _f64(reference)
+    kept = []
+    for message, value, code in candidates:
+        value = _f64(value)
+        if value.shape != reference.shape or not np.all(np.isfinite(value)) \
+                or not np.any(value):
+            continue
+        if relative_error(value, reference) < DISTINCT:
+            continue
+        if any(relative_error(value, _f64(h.value)) < DISTINCT for h in kept):
+            continue
+        kept.append(Hypothesis(message, value, code))
+    return kept
+
+
+# ---- sigmoid ------------------------------------------------------------------------------
+
+LARGE = (1e4, 1e3, 800.0, 100.0, 40.0, 1.0, 1e-3)
+
+
+def sigmoid_case(rng, shape=(7,), dtype="float64", large=False):
+    """sigmoid on random values; with large=True on ±1e4, ±1e3, ±800, … (both signs, where
+    1 / (1 + e^(−x)) overflows for x < 0) and no numpy warning is allowed."""
+    if large:
+        magnitudes = np.array(LARGE)
+        x = np.concatenate([magnitudes, -magnitudes, [0.0]])
+        x = rng.permutation(x).astype(dtype)
+    else:
+        x = _inputs(rng, shape, dtype, scale=3.0, low=-6, high=6)
+    expected = ref.sigmoid(x)
+    flipped = ("your sigmoid(x) is σ(−x) = 1 − σ(x): check the sign of the exponent. For x ≥ 0 "
+               "use 1 / (1 + e^(−x)); for x < 0 use e^x / (1 + e^x).",
+               ref.sigmoid(-_f64(x)), "sigmoid:flipped")
+    case = call_case("sigmoid", (x,), ("x",),
+                     [("sigmoid(x)", (), expected,
+                       {"hypotheses": _hypotheses(expected, [flipped])})],
+                     signature="an array of σ(x), the shape of x")
+    case.no_fp_warnings = large
+    return case
+
+
+def sigmoid_backward_case(rng, shape=(7,), dtype="float64"):
+    """sigmoid_backward(dout, out) with out = σ(x) of random x (as sent by a forward pass).
+    dtype="int64" sends integer upstream gradients (out is always a probability)."""
+    shape = tuple(shape)
+    x = 2.0 * rng.standard_normal(shape)
+    out = ref.sigmoid(x)
+    if dtype == "float32":
+        out = out.astype(np.float32)
+    dout = _inputs(rng, shape, dtype, low=-3, high=3)
+    if shape == ():
+        out = float(out)
+    expected = ref.sigmoid_backward(dout, out)
+    s_of_out = ref.sigmoid(out)
+    candidates = [
+        ("your dx recomputes σ from its second argument: sigmoid_backward receives out = σ(x), "
+         "the gate's output, not x. The local gradient is out·(1 − out), so "
+         "dx = dout·out·(1 − out), with no call to sigmoid.",
+         _f64(dout) * s_of_out * (1 - s_of_out), "sigmoid_backward:from_x"),
+        ("your dx is missing the upstream gradient dout: the chain rule multiplies it by the "
+         "local gradient, dx = dout·out·(1 − out).", _f64(out) * (1 - _f64(out)),
+         "sigmoid_backward:no_dout"),
+    ]
+    return call_case("sigmoid_backward", (dout, out), ("dout", "out"),
+                     [("dx", (), expected, {"hypotheses": _hypotheses(expected, candidates)})],
+                     signature="dx, the shape of out")
+
+
+# ---- a sigmoid neuron -----------------------------------------------------------------------
+
+def _neuron_data(rng, d, dtype):
+    w = _inputs(rng, (d + 1,), dtype, low=-2, high=2)
+    x = _inputs(rng, (d,), dtype, low=-2, high=2)
+    if dtype == "int64":  # not 0 or ±1, where forgetting dout would go unnoticed
+        return w, x, int(rng.choice([-3, -2, 2, 3]))
+    dout = _inputs(rng, (), dtype, scale=1.5)
+    return w, x, (np.float32(dout) if dtype == "float32" else dout)
+
+
+def _neuron_f(w, x):
+    """(f, hypotheses for f): the reference's f and the classic neuron_forward mistakes."""
+    w, x = _f64(w), _f64(x)
+    f, _ = ref.neuron_forward(w, x)
+    z = np.dot(w[:-1], x) + w[-1]
+    candidates = [
+        ("your f leaves out the bias: the last entry of w is the bias, "
+         "f = σ(w[:-1]·x + w[-1]).", ref.sigmoid(np.dot(w[:-1], x)), "neuron:no_bias"),
+        ("your f takes the bias from w[0]: the bias is the *last* entry of w, "
+         "f = σ(w[:-1]·x + w[-1]).", ref.sigmoid(np.dot(w[1:], x) + w[0]),
+         "neuron:bias_first"),
+        ("your f is z = w[:-1]·x + w[-1] itself: the neuron's output goes through the sigmoid, "
+         "f = σ(z).", z, "neuron:no_sigmoid"),
+    ]
+    return _f64(f), _hypotheses(f, candidates)
+
+
+def neuron_forward_case(rng, d=3, dtype="float64"):
+    """neuron_forward(w, x) with D inputs; only f is compared (the cache is yours)."""
+    w, x, _ = _neuron_data(rng, d, dtype)
+    f, hypotheses = _neuron_f(w, x)
+    return call_case("neuron_forward", (w, x), ("w", "x"),
+                     [("f", (0,), f, {"hypotheses": hypotheses})],
+                     signature="(f, cache)", dims={"D": d})
+
+
+def _neuron_backward_variants(w, x, dout):
+    """(label, candidates) for dw and dx: the classic mistakes of neuron_backward."""
+    w, x, dout = _f64(w), _f64(x), float(dout)
+    f, _ = ref.neuron_forward(w, x)
+    with_one = np.append(x, 1.0)
+    sf = ref.sigmoid(f)
+    dz = {"no_local": dout,
+          "sigmoid_of_output": dout * sf * (1 - sf),
+          "no_dout": f * (1 - f)}
+    right = dout * f * (1 - f)
+
+    def both(label):
+        def value(g):
+            return g * with_one if label == "dw" else g * w[:-1]
+        return [
+            (f"your {label} is missing the sigmoid's local gradient: the gradient reaching "
+             "z = w[:-1]·x + w[-1] is dz = dout·f·(1 − f); multiply by it before the multiply "
+             "gates (dw = dz·[x, 1], dx = dz·w[:-1]).", value(dz["no_local"]),
+             "neuron:no_sigmoid_grad"),
+            (f"your {label} has σ(f)·(1 − σ(f)) as the sigmoid's local gradient: f is already "
+             "σ(z), so the local gradient is f·(1 − f) (if you call your sigmoid_backward, pass "
+             "it f, and make sure it does not apply σ again).", value(dz["sigmoid_of_output"]), "neuron:sigmoid_of_output"),
+            (f"your {label} is missing the upstream gradient dout: multiply the local gradient "
+             "by it, dz = dout·f·(1 − f).", value(dz["no_dout"]), "neuron:no_dout"),
+        ]
+    dw_candidates = both("dw") + [
+        ("your dw has no gradient for the bias (its last entry): the bias's input is the "
+         "constant 1, so dw[-1] = dz.", np.append(right * x, 0.0), "neuron:no_bias_grad"),
+        ("your dw gives the bias w[-1]·dz: the bias's input is the constant 1, so "
+         "dw[-1] = dz.", np.append(right * x, right * w[-1]), "neuron:bias_grad"),
+    ]
+    return dw_candidates, both("dx")
+
+
+def neuron_backward_case(rng, d=3, dtype="float64"):
+    """Your neuron_forward, then your neuron_backward on your cache: f, dw and dx against the
+    reference."""
+    w, x, dout = _neuron_data(rng, d, dtype)
+    dw, dx = ref.neuron_backward(float(dout), ref.neuron_forward(w, x)[1])
+    dw_candidates, dx_candidates = _neuron_backward_variants(w, x, dout)
+    calls = [
+        Call("neuron_forward", (w, x), returns=((0,),), signature="(f, cache)",
+             check_inputs=True, arg_names=("w", "x")),
+        Call("neuron_backward", (dout, CACHE), returns=((0,), (1,)), signature="(dw, dx)",
+             check_inputs=True, arg_names=("dout", "cache")),
+    ]
+    f, f_hypotheses = _neuron_f(w, x)
+    expects = [
+        Expect("f", 0, 0, f, hypotheses=f_hypotheses),
+        Expect("dw", 1, 0, dw, hypotheses=_hypotheses(dw, dw_candidates)),
+        Expect("dx", 1, 1, dx, hypotheses=_hypotheses(dx, dx_candidates)),
+    ]
+    return Case(name="", function="neuron_backward", calls=calls, expects=expects,
+                dims={"D": d})
+
+
+def neuron_gradient_check_case(rng, d=3, directions=2, step=STEP):
+    """Your neuron_backward against central differences of your own neuron_forward:
+    L(w, x) = dout · f(w, x), along random directions of w and of x."""
+    w, x, dout = _neuron_data(rng, d, "float64")
+    calls = [
+        Call("neuron_forward", (w, x), returns=((0,),), signature="(f, cache)",
+             check_inputs=True, arg_names=("w", "x")),
+        Call("neuron_backward", (dout, CACHE), returns=((0,), (1,)), signature="(dw, dx)",
+             check_inputs=True, arg_names=("dout", "cache")),
+    ]
+
+    def objective(position):
+        def chain(value, first):
+            args = [w, x]
+            args[position] = value
+            return [Call("neuron_forward", tuple(args), returns=((0,),),
+                         signature="(f, cache)", check_inputs=True, arg_names=("w", "x"))]
+        return chain
+
+    checks = []
+    for position, (label, base) in enumerate((("dw", w), ("dx", x))):
+        dirs = random_directions(rng, np.shape(base), directions)
+        plus, minus = perturbed_calls(calls, objective(position), base, dirs, step)
+        checks.append(GradCheck(label, 1, position, dirs, plus, minus, step,
+                                weights=np.asarray(dout, dtype=np.float64)))
+    return Case(name="", function="neuron_backward", calls=calls, gradchecks=checks,
+                dims={"D": d})
+
+
+# ---- staged computation --------------------------------------------------------------------
+
+def staged_variant(x, y, dout, drop=(), alias=False, inverse="square", square=2.0,
+                   sigmoid_local="output"):
+    """staged_backward of the reference with one mistake, for hypotheses (trusted).
+
+    drop: paths left out, among "x:num", "x:sigx", "x:xpy", "y:sigy", "y:xpy";
+    alias: dx and dy are one array (`dx = dxpy; dy = dxpy; dx += …; dy += …`);
+    inverse: "linear" takes −1/d as the local gradient of 1/d (instead of −1/d²);
+    square: the factor in the local gradient 2q of q²;
+    sigmoid_local: "sigma_again" uses σ(s)(1 − σ(s)) of the cached σ output s.
+    Returns (dx, dy).
+    """
+    x, y, dout = _f64(x), _f64(y), _f64(dout)
+    sigy, sigx = ref.sigmoid(y), ref.sigmoid(x)
+    num, q = x + sigy, x + y
+    den = sigx + q ** 2
+    dnum = dout / den
+    dden = (-1.0 / den ** 2 if inverse == "square" else -1.0 / den) * num * dout
+    dq = square * q * dden
+
+    def local(s):
+        s = ref.sigmoid(s) if sigmoid_local == "sigma_again" else s
+        return s * (1 - s)
+
+    paths_x = {"x:num": dnum, "x:sigx": local(sigx) * dden, "x:xpy": dq}
+    paths_y = {"y:sigy": local(sigy) * dnum, "y:xpy": dq}
+    dx = sum(v for k, v in paths_x.items() if k not in drop)
+    dy = sum(v for k, v in paths_y.items() if k not in drop)
+    if alias:  # one array collects every path of x and of y, except the shared x + y once
+        dx = dy = dq + paths_x["x:sigx"] + paths_x["x:num"] + paths_y["y:sigy"]
+    return dx, dy
+
+
+STAGE_NAMES = {"x:num": "n = x + σ(y) (stage 2)", "x:sigx": "σ(x) (stage 3)",
+               "x:xpy": "q = x + y (stage 4)", "y:sigy": "σ(y) (stage 1)",
+               "y:xpy": "q = x + y (stage 4)"}
+
+
+def _staged_candidates(x, y, dout) -> tuple[list, list]:
+    """(dx candidates, dy candidates) of the classic staged_backward mistakes."""
+    variants = []
+    for path in ("x:sigx", "x:num", "x:xpy", "y:sigy", "y:xpy"):
+        var = path[0]
+        count, feeds = (("three", "n = x + σ(y), σ(x) and q = x + y") if var == "x" else
+                        ("two", "σ(y) and q = x + y"))
+        message = (f"your d{var} misses the gradient through {STAGE_NAMES[path]}: {var} feeds "
+                   f"{count} stages ({feeds}), and d{var} is the sum of the {count} "
+                   f"contributions. Add each one (d{var} = d{var} + …) instead of "
+                   "assigning it.")
+        variants.append((var, message, staged_variant(x, y, dout, drop=(path,)),
+                         f"staged:missing_{path.replace(':', '_')}"))
+    alias = staged_variant(x, y, dout, alias=True)
+    alias_message = ("your dx and dy are one and the same array: after `dx = dq` and `dy = dq` "
+                     "both names point at a single array, so `dx += …` also changes dy (and "
+                     "`dy += …` changes dx). Write dx = dq + … or start from dq.copy().")
+    variants += [("x", alias_message, alias, "staged:aliased"),
+                 ("y", alias_message, alias, "staged:aliased")]
+    for var in "xy":
+        variants += [
+            (var, f"your d{var} has −1/d as the local gradient of v = 1/d (stage 7); it is "
+                  "d(1/d)/dd = −1/d².",
+             staged_variant(x, y, dout, inverse="linear"), "staged:inverse"),
+            (var, f"your d{var} is missing the factor 2 of d(q²)/dq = 2q (stage 5).",
+             staged_variant(x, y, dout, square=1.0), "staged:square"),
+            (var, f"your d{var} has σ applied again to the cached sigmoid outputs: with "
+                  "s = σ(·) already computed, the local gradient is s·(1 − s), not "
+                  "σ(s)·(1 − σ(s)) (check your sigmoid_backward too).",
+             staged_variant(x, y, dout, sigmoid_local="sigma_again"), "staged:sigma_again"),
+        ]
+    dx_candidates = [(m, v[0], c) for var, m, v, c in variants if var == "x"]
+    dy_candidates = [(m, v[1], c) for var, m, v, c in variants if var == "y"]
+    return dx_candidates, dy_candidates
+
+
+def _staged_data(rng, shape, dtype):
+    x = _inputs(rng, shape, dtype, low=-3, high=3)
+    y = _inputs(rng, shape, dtype, low=-3, high=3)
+    dout = _inputs(rng, shape, dtype, low=-2, high=2)
+    return x, y, dout
+
+
+def staged_forward_case(rng, shape=(6,), dtype="float64"):
+    """staged_forward(x, y): f against the reference (the cache is yours)."""
+    x, y, _ = _staged_data(rng, shape, dtype)
+    f, _ = ref.staged_forward(x, y)
+    return call_case("staged_forward", (x, y), ("x", "y"), [("f", (0,), f, {})],
+                     signature="(f, cache)")
+
+
+def staged_backward_case(rng, shape=(6,), dtype="float64"):
+    """Your staged_forward, then your staged_backward on your cache: f, dx and dy against the
+    reference."""
+    x, y, dout = _staged_data(rng, shape, dtype)
+    f, cache = ref.staged_forward(x, y)
+    dx, dy = ref.staged_backward(dout, cache)
+    dx_candidates, dy_candidates = _staged_candidates(x, y, dout)
+    calls = [
+        Call("staged_forward", (x, y), returns=((0,),), signature="(f, cache)",
+             check_inputs=True, arg_names=("x", "y")),
+        Call("staged_backward", (dout, CACHE), returns=((0,), (1,)), signature="(dx, dy)",
+             check_inputs=True, arg_names=("dout", "cache")),
+    ]
+    expects = [
+        Expect("f", 0, 0, _f64(f)),
+        Expect("dx", 1, 0, _f64(dx), hypotheses=_hypotheses(dx, dx_candidates)),
+        Expect("dy", 1, 1, _f64(dy), hypotheses=_hypotheses(dy, dy_candidates)),
+    ]
+    return Case(name="", function="staged_backward", calls=calls, expects=expects)
+
+
+def staged_gradient_check_case(rng, shape=(6,), directions=2, step=STEP):
+    """Your staged_backward against central differences of your own staged_forward:
+    L(x, y) = Σ dout · f(x, y), along random directions of x and of y."""
+    x, y, dout = _staged_data(rng, shape, "float64")
+    calls = [
+        Call("staged_forward", (x, y), returns=((0,),), signature="(f, cache)",
+             check_inputs=True, arg_names=("x", "y")),
+        Call("staged_backward", (dout, CACHE), returns=((0,), (1,)), signature="(dx, dy)",
+             check_inputs=True, arg_names=("dout", "cache")),
+    ]
+
+    def objective(position):
+        def chain(value, first):
+            args = [x, y]
+            args[position] = value
+            return [Call("staged_forward", tuple(args), returns=((0,),),
+                         signature="(f, cache)", check_inputs=True, arg_names=("x", "y"))]
+        return chain
+
+    checks = []
+    for position, (label, base) in enumerate((("dx", x), ("dy", y))):
+        dirs = random_directions(rng, np.shape(base), directions)
+        plus, minus = perturbed_calls(calls, objective(position), base, dirs, step)
+        checks.append(GradCheck(label, 1, position, dirs, plus, minus, step, weights=dout))
+    return Case(name="", function="staged_backward", calls=calls, gradchecks=checks)
+
+
+# ---- matrix product -------------------------------------------------------------------------
+
+def matmul_backward_case(rng, n=3, k=3, m=3, dtype="float64"):
+    """matmul_backward(dD, W, X) for D = W·X with W (n, k), X (k, m). Swapped or transposed
+    results are named by the generic diagnoses (they compare with the other output)."""
+    dD = _inputs(rng, (n, m), dtype, low=-3, high=3)
+    W = _inputs(rng, (n, k), dtype, low=-3, high=3)
+    X = _inputs(rng, (k, m), dtype, low=-3, high=3)
+    dW, dX = ref.matmul_backward(dD, W, X)
+    return call_case("matmul_backward", (dD, W, X), ("dD", "W", "X"),
+                     [("dW", (0,), dW, {}), ("dX", (1,), dX, {})],
+                     signature="(dW, dX)")
