@@ -89,6 +89,13 @@ def _gradcheck(check, case, outcome, context) -> tuple[bool, str]:
             if not result.ok or isinstance(result.parts[0], str):
                 return False, (f"your forward could not be evaluated at a perturbed {check.label} "
                                "for the gradient check.")
+            kind = np.asarray(result.parts[0]).dtype
+            if kind.kind == "f" and kind.itemsize < 8:
+                # its rounding swamps the central difference: the backward is not to blame
+                return False, (f"your forward returns {kind} values for float64 inputs: a "
+                               f"central difference of step {check.step:g} cannot be resolved "
+                               f"in {kind}, so your {check.label} cannot be checked; compute "
+                               "in float64.")
             out = np.asarray(result.parts[0], dtype=np.float64)
             weights = check.weights
             if weights is None:
