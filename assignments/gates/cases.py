@@ -377,12 +377,26 @@ def staged_gradient_check_case(rng, shape=(6,), directions=2, step=STEP):
 # ---- matrix product -------------------------------------------------------------------------
 
 def matmul_backward_case(rng, n=3, k=3, m=3, dtype="float64"):
-    """matmul_backward(dD, W, X) for D = W·X with W (n, k), X (k, m). Swapped or transposed
-    results are named by the generic diagnoses (they compare with the other output)."""
+    """matmul_backward(dD, W, X) for D = W·X with W (n, k), X (k, m).
+
+    The two gradients exchanged (the formulas with W and X swapped, or the return order) is a
+    hypothesis whatever the shapes, so the message names the exchange even where the shapes
+    differ; other transposes are named by the generic diagnoses."""
     dD = _inputs(rng, (n, m), dtype, low=-3, high=3)
     W = _inputs(rng, (n, k), dtype, low=-3, high=3)
     X = _inputs(rng, (k, m), dtype, low=-3, high=3)
     dW, dX = ref.matmul_backward(dD, W, X)
+    swapped = (f"your dW and dX are exchanged: your dW is Wᵀ·dD, the gradient of X, and your dX "
+               f"is dD·Xᵀ, the gradient of W. Let the shapes decide: dW = dD·Xᵀ has the shape "
+               f"of W ({n}, {k}), dX = Wᵀ·dD the shape of X ({k}, {m}); return (dW, dX) in "
+               "that order.")
+
+    def exchanged(value, other):
+        if np.shape(value) == np.shape(other) and relative_error(_f64(other), _f64(value)) \
+                < DISTINCT:
+            return []
+        return [Hypothesis(swapped, _f64(other), "matmul:swapped")]
     return call_case("matmul_backward", (dD, W, X), ("dD", "W", "X"),
-                     [("dW", (0,), dW, {}), ("dX", (1,), dX, {})],
+                     [("dW", (0,), dW, {"hypotheses": exchanged(dW, dX)}),
+                      ("dX", (1,), dX, {"hypotheses": exchanged(dX, dW)})],
                      signature="(dW, dX)")
