@@ -36,7 +36,8 @@ def summary(graded, assignment) -> str:
     for function in assignment.functions:
         mine = [v for v in graded.verdicts if v.case.function == function]
         if mine:
-            got, of = sum(v.score for v in mine), sum(v.case.points for v in mine)
+            got = round(sum(v.case.points * v.fraction for v in mine), 4)
+            of = sum(v.case.points for v in mine)
             lines.append(f"- `{function}`: {got:g} / {of:g}")
     for note in graded.notes:
         lines.append(f"Note: {note}")
