@@ -185,7 +185,7 @@ def test_truncation_one_step_too_short():
     verdict = named(graded, TRUNCATED)
     assert set(verdict.codes) == {"trunc:short"}
     assert said("your truncation stops one step too early", verdict.messages)
-    assert "yours stops at step t−1" in verdict.messages[0]
+    assert "yours stops one step before max(0, t−2)" in verdict.messages[0]
     assert named(graded, FULL).passed
 
 
@@ -245,8 +245,12 @@ def test_loop_back_in_time_stops_before_zero():
     full = named(graded, FULL)
     assert "loop:skip_k0" in full.codes
     assert said("your loop going back in time stops before step k = 0", full.messages)
-    # the same slip in a truncated run is a truncation one step too short
-    assert said("your truncation stops one step too early", named(graded, TRUNCATED).messages)
+    # the same slip in a truncated run is a truncation one step too short, in one sentence
+    truncated = named(graded, TRUNCATED)
+    assert set(truncated.codes) == {"trunc:short"}
+    assert len(truncated.messages) == 1
+    assert said("your truncation stops one step too early", truncated.messages)
+    assert "range(t, first, −1) never reaches first" in truncated.messages[0]
 
 
 def test_gradients_overwritten_instead_of_accumulated():
@@ -257,7 +261,10 @@ def test_gradients_overwritten_instead_of_accumulated():
     assert "(dW += …) instead of assigning it (dW = …)" in verdict.messages[0]
     graded = bptt_with(("dV += np.outer", "dV = np.outer"), ("dW += np.outer", "dW = np.outer"),
                        ("dU += np.outer", "dU = np.outer"))
-    assert said("your gradients keep the contribution of only one step", named(graded, FULL).messages)
+    verdict = named(graded, FULL)
+    assert verdict.score == 0 and set(verdict.codes) == {"bptt:overwrite"}
+    assert len(verdict.messages) == 1  # dW (= 0 here) is explained too
+    assert said("your gradients keep the contribution of only one step", verdict.messages)
 
 
 def test_w_not_transposed_when_stepping_back():
@@ -275,14 +282,22 @@ def test_previous_state_wrapping_around_at_k_0():
                 verdict.messages)
 
 
-def test_unexplained_mistake_says_where_it_first_appears():
-    # the step back uses 1 − s_k² instead of 1 − s_{k−1}²: wrong only once the error travels
-    # back one step, so the prefix of one step (t = 0) is right and the prefix of two is not
+def test_step_back_with_the_current_state():
     graded = bptt_with(("(1 - s_prev[k] ** 2)", "(1 - s[k] ** 2)"))
     verdict = named(graded, FULL)
-    assert set(verdict.codes) == {"other"}
-    assert "Cutting the sequence short shows where: your result first differs when step t=1 " \
-           "is included." in " ".join(verdict.messages)
+    assert set(verdict.codes) == {"bptt:back_state"} and len(verdict.messages) == 1
+    assert said("your bptt steps back from step k with 1 − s_k²", verdict.messages)
+
+
+def test_unexplained_mistake_says_where_it_first_appears():
+    # dU takes x_t where x_k belongs: right while the error stays at its own step, so the
+    # prefix of one step (t = 0) is right and the prefix of two is not
+    graded = bptt_with(("np.outer(delta, x[k])", "np.outer(delta, x[t])"))
+    verdict = named(graded, FULL)
+    assert verdict.codes == ["other"] and verdict.fraction == pytest.approx(2 / 3)
+    assert verdict.messages[0].startswith("Your dU is off by a relative error of")
+    assert verdict.messages[0].endswith("Cutting the sequence short shows where: your result "
+                                        "first differs when step t=1 is included.")
 
 
 def test_loss_averaged_over_time():
@@ -365,7 +380,7 @@ def test_stub_left_unfilled():
 
 
 def test_regrading_is_deterministic():
-    edits = (("(1 - s_prev[k] ** 2)", "(1 - s[k] ** 2)"),)
+    edits = (("np.outer(delta, x[k])", "np.outer(delta, x[t])"),)
     first, second = bptt_with(*edits), bptt_with(*edits)
     assert [(v.score, v.messages) for v in first.verdicts] == \
         [(v.score, v.messages) for v in second.verdicts]

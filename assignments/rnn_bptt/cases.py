@@ -31,14 +31,15 @@ def _f64(a):
 
 
 def _hypotheses(reference, candidates) -> list:
-    """The (message, value, code) candidates that can be told apart from the reference and
-    from each other on this case's inputs, as Hypotheses (in the given order of priority)."""
+    """The (message, value, code[, zero_ok]) candidates that can be told apart from the
+    reference and from each other on this case's inputs, as Hypotheses (in the given order of
+    priority). An all-zero value explains too much (an untouched array) unless zero_ok."""
     reference = _f64(reference)
     kept = []
-    for message, value, code in candidates:
+    for message, value, code, *zero_ok in candidates:
         value = _f64(value)
         if value.shape != reference.shape or not np.all(np.isfinite(value)) \
-                or not np.any(value):
+                or not (np.any(value) or zero_ok == [True]):
             continue
         if relative_error(value, reference) < DISTINCT:
             continue
@@ -139,7 +140,8 @@ def rnn_loss_case(rng, T=6, K=5, dtype="float64"):
 # ---- bptt -----------------------------------------------------------------------------------
 
 def bptt_variant(x, y, U, W, V, truncate=None, keep_step=None, keep_term=None, onehot=True,
-                 entry="square", back="square", overwrite=None, transpose=True, wrap=False):
+                 entry="square", back="square", overwrite=None, transpose=True, wrap=False,
+                 back_state="previous"):
     """The reference BPTT with one mistake, for hypotheses (trusted).
 
     keep_step(t): whether the error made at step t is used at all (loop bounds over t);
@@ -150,7 +152,8 @@ def bptt_variant(x, y, U, W, V, truncate=None, keep_step=None, keep_term=None, o
     overwrite: "steps" keeps only the last step t visited by a loop t = T−1, …, 0 (or
     "steps_up" for t = 0, …, T−1), "terms" only the last single term (t, k) visited;
     transpose=False steps back with W δ instead of Wᵀ δ;
-    wrap=True takes s[k − 1] for s_{k−1} also at k = 0, where numpy wraps around to s[T − 1].
+    wrap=True takes s[k − 1] for s_{k−1} also at k = 0, where numpy wraps around to s[T − 1];
+    back_state="current" steps back with 1 − s_k² instead of 1 − s_{k−1}².
     Returns (dU, dW, dV).
     """
     x, U, W, V = (_f64(a) for a in (x, U, W, V))
@@ -183,7 +186,8 @@ def bptt_variant(x, y, U, W, V, truncate=None, keep_step=None, keep_term=None, o
                 step_dU, step_dW = term_dU, term_dW
             else:
                 step_dU, step_dW = step_dU + term_dU, step_dW + term_dW
-            delta = (back_W @ delta) * tanh_grad[back](s_prev[k])
+            state = s[k] if back_state == "current" else s_prev[k]
+            delta = (back_W @ delta) * tanh_grad[back](state)
         if overwrite in ("steps", "steps_up", "terms"):
             dU, dW, dV = step_dU, step_dW, np.outer(delta_o[t], s[t])
         else:
@@ -208,12 +212,15 @@ def bptt_candidates(x, y, U, W, V, truncate=None) -> list:
              + f"; yours reaches step t−{truncate + 1}. Check where your loop going back in "
              "time stops.", bptt_variant(*args, truncate=truncate + 1), "trunc:long"),
         ]
+        short = ("your truncation stops one step too early: " + _truncation_words(truncate)
+                 + "; yours stops one step before max(0, t−{0}). Check where your loop going "
+                 "back in time stops: range(t, first, −1) never reaches first, "
+                 "range(t, first − 1, −1) does.".format(truncate))
+        # the lower bound itself one too high, or excluded by range (k = 0 included or not)
+        out.append((short, bptt_variant(*args, keep_term=lambda t, k: k > max(0, t - truncate)),
+                    "trunc:short"))
         if truncate >= 1:
-            out.append(
-                ("your truncation stops one step too early: " + _truncation_words(truncate)
-                 + f"; yours stops at step t−{truncate - 1}. Check where your loop going back "
-                 "in time stops (range(a, b, −1) excludes b).",
-                 bptt_variant(*args, truncate=truncate - 1), "trunc:short"))
+            out.append((short, bptt_variant(*args, truncate=truncate - 1), "trunc:short"))
         out.append(
             ("your bptt ignores truncate (it returns the full-BPTT gradient): "
              + _truncation_words(truncate) + ".", bptt_variant(*args), "trunc:ignored"))
@@ -234,6 +241,10 @@ def bptt_candidates(x, y, U, W, V, truncate=None) -> list:
         ("your bptt uses 1 − s as the derivative of tanh when stepping back: it is 1 − s² "
          "(δ ← (Wᵀδ) ⊙ (1 − s_{k−1}²)).",
          bptt_variant(*args, truncate=truncate, back="linear"), "bptt:tanh_back"),
+        ("your bptt steps back from step k with 1 − s_k²: going from a_k back to a_{k−1} "
+         "passes through s_{k−1} = tanh(a_{k−1}), so the factor is 1 − s_{k−1}² "
+         "(δ ← (Wᵀδ) ⊙ (1 − s_{k−1}²)).",
+         bptt_variant(*args, truncate=truncate, back_state="current"), "bptt:back_state"),
         ("your bptt steps back through W with W δ: the error goes back through the "
          "transpose, δ ← (Wᵀδ) ⊙ (1 − s_{k−1}²) (let the shapes decide: dE/ds_{k−1} = "
          "Wᵀ dE/da_k).", bptt_variant(*args, truncate=truncate, transpose=False),
@@ -244,8 +255,8 @@ def bptt_candidates(x, y, U, W, V, truncate=None) -> list:
          "bptt:wrap"),
         ("your bptt starts from ŷ_t instead of ŷ_t − 1_{y_t}: the gradient of softmax + "
          "cross-entropy with respect to the scores V s_t subtracts the one-hot target, 1 at "
-         "the target class (delta_o[t, y[t]] −= 1).", bptt_variant(*args, truncate=truncate, onehot=False),
-         "bptt:no_onehot"),
+         "the target class (delta_o[t, y[t]] −= 1).",
+         bptt_variant(*args, truncate=truncate, onehot=False), "bptt:no_onehot"),
         ("your loop over time skips t = 0, so the error made at the first step is missing: "
          "use range(T − 1, −1, −1) or reversed(range(T)).",
          bptt_variant(*args, truncate=truncate, keep_step=lambda t: t >= 1), "loop:skip_first"),
@@ -263,8 +274,9 @@ def bptt_candidates(x, y, U, W, V, truncate=None) -> list:
                  "shared by every step, so add each step's contribution (dW += …) instead of "
                  "assigning it (dW = …).")
     for mode in ("steps", "steps_up", "terms"):
+        # (the last term visited going back to k = 0 gives dW = δ s_{−1}ᵀ = 0: still this slip)
         out.append((overwrite, bptt_variant(*args, truncate=truncate, overwrite=mode),
-                    "bptt:overwrite"))
+                    "bptt:overwrite", mode == "terms"))
     return out
 
 
@@ -273,8 +285,8 @@ def _bptt_expects(call, x, y, U, W, V, truncate, hypotheses=True) -> list:
     candidates = bptt_candidates(x, y, U, W, V, truncate) if hypotheses else []
     return [Expect(label, call, part, _f64(grads[part]),
                    hypotheses=_hypotheses(grads[part], [
-                       (message, value[part], code)
-                       for message, value, code in candidates]))
+                       (message, value[part], *rest)
+                       for message, value, *rest in candidates]))
             for part, label in enumerate(LABELS)]
 
 
