@@ -44,7 +44,15 @@ def bwrap_command(argv: list) -> list:
                "--unshare-cgroup-try", "--die-with-parent", "--new-session"]
     if os.geteuid() != 0:
         command.append("--unshare-user")
-    for path in _runtime_paths():
+    paths = _runtime_paths()
+    # bubblewrap makes the missing parents of a mount point (e.g. /root, /work) mode 0700 and
+    # root's: a worker that dropped to NOBODY could then import nothing it had not imported
+    # before. Create them world-searchable first (their contents stay invisible).
+    parents = {a for p in paths for a in p.parents
+               if a != Path("/") and not any(a.is_relative_to(q) for q in paths)}
+    for parent in sorted(parents):
+        command += ["--perms", "0755", "--dir", str(parent)]
+    for path in paths:
         command += ["--ro-bind", str(path), str(path)]
     for link in ("lib", "lib64", "bin", "sbin"):
         if Path(f"/usr/{link}").is_dir():
