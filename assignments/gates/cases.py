@@ -172,7 +172,8 @@ def _neuron_backward_variants(w, x, dout):
              "neuron:no_sigmoid_grad"),
             (f"your {label} has σ(f)·(1 − σ(f)) as the sigmoid's local gradient: f is already "
              "σ(z), so the local gradient is f·(1 − f) (if you call your sigmoid_backward, pass "
-             "it f, and make sure it does not apply σ again).", value(dz["sigmoid_of_output"]), "neuron:sigmoid_of_output"),
+             "it f, and make sure it does not apply σ again).", value(dz["sigmoid_of_output"]),
+             "neuron:sigmoid_of_output"),
             (f"your {label} is missing the upstream gradient dout: multiply the local gradient "
              "by it, dz = dout·f·(1 − f).", value(dz["no_dout"]), "neuron:no_dout"),
         ]
