@@ -410,3 +410,15 @@ def test_cases_are_distinct_and_small():
                 if hypothesis.value.shape != expect.value.shape:
                     continue
                 assert np.max(np.abs(hypothesis.value - expect.value)) > 1e-4 * np.max(np.abs(expect.value))
+
+
+def test_forward_without_a_cache_is_explained_in_both_tests():
+    graded = replace(CORRECT, "def neuron_forward(w, x):\n    return float(sigmoid(np.dot(w[:-1], x) + w[-1]))\n")
+    forward = public(graded, "neuron_forward")[0]
+    assert forward.messages == ["`neuron_forward` returned float where f should be (it should "
+                                "return (f, cache))."]
+    for verdict in public(graded, "neuron_backward"):
+        assert verdict.score == 0
+        assert said("`neuron_backward` raised TypeError: it was not called: one of its arguments "
+                    "is item [1] of what `neuron_forward` returned, and that is float",
+                    verdict.messages)

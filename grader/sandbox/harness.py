@@ -85,7 +85,15 @@ def _shape_of(value, depth=0) -> str:
     return type(value).__name__
 
 
-def _argument(spec, results):
+class _Skipped(Exception):
+    """An argument depends on an earlier call that produced nothing."""
+
+
+class _NoPart(Exception):
+    """An argument is a part of an earlier call's result that the result does not have."""
+
+
+def _argument(spec, results, calls):
     kind = spec[0]
     if kind == "v":
         value = spec[1]
@@ -93,8 +101,13 @@ def _argument(spec, results):
     _, call, path = spec
     done = results[call]
     if done is None:
-        raise LookupError(call)
-    return _follow(done, path)
+        raise _Skipped(call)
+    try:
+        return _follow(done, path)
+    except BaseException as exc:  # the student's result has another structure (or a hostile one)
+        raise _NoPart(f"it was not called: one of its arguments is item {list(path)} of what "
+                      f"`{calls[call]['function']}` returned, and that is {_shape_of(done)} "
+                      f"({_text(exc)})") from None
 
 
 def run_case(namespace: dict, calls: list) -> list:
@@ -112,10 +125,14 @@ def run_case(namespace: dict, calls: list) -> list:
             replies.append({"ok": False, "missing": True})
             continue
         try:
-            args = [_argument(a, results) for a in call["args"]]
-            kwargs = {k: _argument(a, results) for k, a in call["kwargs"].items()}
-        except LookupError as exc:
+            args = [_argument(a, results, calls) for a in call["args"]]
+            kwargs = {k: _argument(a, results, calls) for k, a in call["kwargs"].items()}
+        except _Skipped as exc:
             replies.append({"ok": False, "skipped": int(exc.args[0])})
+            continue
+        except _NoPart as exc:
+            replies.append({"ok": False, "error": {"type": "TypeError",
+                                                   "message": _text(exc), "lines": []}})
             continue
         fp_events[0] = 0
         old_call = np.seterrcall(count_fp)
@@ -135,7 +152,7 @@ def run_case(namespace: dict, calls: list) -> list:
             try:
                 parts.append(_leaf(_follow(result, path)))
             except BaseException:
-                parts.append({"error": f"got {_shape_of(result)}"})
+                parts.append({"error": _shape_of(result)})
         reply = {"ok": True, "parts": parts, "fp": fp_events[0]}
         if call["check_inputs"]:
             reply["inputs"] = [a if isinstance(a, np.ndarray) else None for a in args]
