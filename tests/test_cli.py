@@ -83,7 +83,9 @@ def test_check_reports_public_cases_with_diagnosis(tmp_path):
     result = CliRunner().invoke(main, ["check", str(notebook)])
     assert result.exit_code == 1
     assert "[FAIL] output_gradient" in result.output and "wrong sign" in result.output
-    assert "[PASS] backward_gradient" in result.output
+    assert "[PASS] backward_gradient: 7 sequences of 5 steps" in result.output
+    # the gradient check chains their output_gradient into their backward: it names the sign
+    assert "exactly −1× the slope of your own forward" in result.output
     assert "hidden" not in result.output.lower()
 
     right = student_notebook(folder / "fixed.ipynb", output_gradient=reference_source(ref, "output_gradient"),
