@@ -224,7 +224,9 @@ def _merge(messages: list, labels: list) -> list:
             text = key.replace("your § is ", f"your {names} are ", 1) \
                       .replace("your § has ", f"your {names} have ", 1) \
                       .replace("your § disagrees ", f"your {names} disagree ", 1) \
-                      .replace("your § ", f"your {names} ", 1)
+                      .replace("your § ", f"your {names} ", 1) \
+                      .replace("; it should", "; they should").replace(": it is exactly",
+                                                                       ": they are exactly")
         else:
             text = key.replace("your § ", f"your {group[0]} ", 1) if group[0] else key
         merged.append(text[:1].upper() + text[1:])

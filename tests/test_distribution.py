@@ -7,7 +7,7 @@ import zipfile
 import pytest
 
 from grader.assignment import load
-from grader.cases import load_cases
+from grader.cases import load_cases, save_cases
 from reference import gates, lstm, rnn_bptt, rnn_linear
 from tests.grading import COURSE
 
@@ -61,3 +61,12 @@ def test_public_case_file_holds_exactly_the_public_cases(name):
     assert [c.name for c in cases] == [c.name for c in spec.cases if c.visibility == "public"]
     assert all(c.visibility == "public" for c in cases)
     assert len(cases) < len(spec.cases)
+
+
+@pytest.mark.parametrize("name", ["gates", "rnn_linear", "rnn_bptt", "lstm"])
+def test_public_case_file_is_what_build_writes(name, tmp_path):
+    """The committed public cases cannot drift from the spec and reference (`make assignments`)."""
+    fresh = tmp_path / "public_cases.bin"
+    save_cases(fresh, name, load(name, COURSE).public().cases)
+    committed = COURSE / "assignments" / name / "public_cases.bin"
+    assert fresh.read_bytes() == committed.read_bytes(), "run `make assignments`"
