@@ -23,6 +23,8 @@ class Verdict:
     messages: list = field(default_factory=list)
     #: diagnosis codes, for class statistics ("scale:N", "timeout", ...)
     codes: list = field(default_factory=list)
+    #: where wrong values differ, for pictures (one Evidence per wrong returned array)
+    evidence: list = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -31,6 +33,20 @@ class Verdict:
     @property
     def score(self) -> float:
         return round(self.case.points * self.fraction, 4)
+
+
+@dataclass
+class Evidence:
+    """Where a returned array differs from the reference: (yours − reference) / max|reference|,
+    with the axes that carry meaning, for a heatmap per time step or gate block."""
+    label: str
+    difference: np.ndarray
+    time_axis: int | None = None
+    block_axis: int | None = None
+    blocks: tuple = ()
+
+
+MAX_EVIDENCE = 4096  # entries; larger arrays get no picture
 
 
 @dataclass
@@ -167,6 +183,7 @@ def judge(case: Case, outcome, context: Context) -> Verdict:
 
     passed, total = 0, 0
     labels = [e.label for e in case.expects] + [g.label for g in case.gradchecks]
+    evidence = []
     references = [(e.label, np.asarray(e.value, dtype=np.float64)) for e in case.expects
                   if not e.probe]
     failed_probes = sorted(e.step for e in case.expects if e.probe and not _probe_ok(e, outcome))
@@ -189,6 +206,10 @@ def judge(case: Case, outcome, context: Context) -> Verdict:
             continue
         others = [(label, ref) for label, ref in references if label != expect.label]
         diagnosis = explain(value, expect, others, case.dims, context.constants)
+        if value.shape == reference.shape and 0 < value.size <= MAX_EVIDENCE:
+            scale = float(np.max(np.abs(reference))) or 1.0
+            evidence.append(Evidence(expect.label, (value - reference) / scale, expect.time_axis,
+                                     expect.block_axis, tuple(expect.blocks)))
         message = diagnosis.message
         if failed_probes and diagnosis.code in ("other", "steps"):
             message += (f" Cutting the sequence short shows where: your result first differs "
@@ -206,7 +227,7 @@ def judge(case: Case, outcome, context: Context) -> Verdict:
     fraction = passed / total if total else 0.0
     if codes and any(c in ("inplace", "overflow") for c in codes):
         fraction = 0.0
-    return Verdict(case, fraction, _merge(messages, labels)[:MAX_MESSAGES], codes)
+    return Verdict(case, fraction, _merge(messages, labels)[:MAX_MESSAGES], codes, evidence)
 
 
 def _merge(messages: list, labels: list) -> list:
