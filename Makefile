@@ -8,7 +8,7 @@ SUBMISSIONS ?=
 OUT ?= out
 ASSIGNMENTS := gates rnn_linear rnn_bptt lstm
 
-.PHONY: help setup test grade assignments clean
+.PHONY: help setup test grade assignments bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -44,6 +44,10 @@ endif
 
 assignments: $(STAMP) ## Regenerate student notebooks, samples and public case data from the references
 	$(PY) -m grader build $(ASSIGNMENTS)
+
+bench: $(STAMP) ## Throughput with full isolation vs executing notebooks in a Jupyter kernel
+	$(PY) -m pip install --quiet -e '.[test,bench]'
+	$(PY) -m bench
 
 clean: ## Remove the virtual environment and outputs
 	rm -rf $(VENV) $(OUT) build dist *.egg-info

@@ -23,6 +23,8 @@ class Graded:
     error: str | None = None
     seconds: float = 0.0
     isolation: str = "reduced"
+    #: time the student's functions themselves took in the sandbox (the tests' own compute)
+    compute_seconds: float = 0.0
 
     @property
     def score(self) -> float:
@@ -55,7 +57,7 @@ def grade_submission(assignment: Assignment, submission: Submission, worker: Wor
     context = Context(constants=dict(submission.constants), describe_line=submission.describe_line)
     verdicts = [judge(case, outcome, context) for case, outcome in zip(assignment.cases, run.cases)]
     return Graded(submission.id, verdicts, notes, None, time.perf_counter() - began,
-                  worker.isolation)
+                  worker.isolation, sum(outcome.seconds for outcome in run.cases))
 
 
 def ungradable(assignment: Assignment, submission_id: str, reason: str) -> Graded:

@@ -1,0 +1,121 @@
+"""`make bench`: grading throughput with full isolation, side by side with executing the same
+notebooks in a Jupyter kernel (what nbgrader and Otter do).
+
+For each assignment: generate N submissions (correct, buggy and bounded-hostile, cycled from the
+bundled samples), grade them with all cores, print submissions/s, the overhead per submission
+beyond the tests' own compute, that compute, and peak memory; then execute a sample of the same
+notebooks with nbclient and print the ratio. Then: one submission alone through the CLI (the CI
+case), and the grader's peak memory at 100 and 1,000 submissions.
+
+Usage: python -m bench [--n 200] [--kernel-sample 8] [--assignments a,b] [--skip-kernel]
+"""
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.generate import generate
+
+COURSE = Path(__file__).resolve().parent.parent
+ASSIGNMENTS = ["gates", "rnn_linear", "rnn_bptt", "lstm"]
+
+
+def _grade_in_child(name, folder, out, jobs, isolation="full"):
+    """Grade a folder in a fresh process; return its JSON stats line (wall, compute, peak)."""
+    code = (
+        "import json, resource, sys, time\n"
+        "from pathlib import Path\n"
+        "from grader.assignment import load\n"
+        "from grader.cli import grade_all\n"
+        "from grader.submission import discover\n"
+        f"spec = load({name!r}, Path({str(COURSE)!r}))\n"
+        f"entries = discover(Path({str(folder)!r}))\n"
+        "began = time.perf_counter()\n"
+        f"graded = grade_all(spec, entries, Path({str(out)!r}), {jobs}, {isolation!r})\n"
+        "wall = time.perf_counter() - began\n"
+        "compute = sum(g.compute_seconds for g in graded)\n"
+        "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
+        "iso = graded[0].isolation if graded else '?'\n"
+        "print(json.dumps({'n': len(graded), 'wall': wall, 'compute': compute, 'peak_mb': peak,"
+        " 'isolation': iso}))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=COURSE, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _kernel_seconds(notebooks, name):
+    """Median seconds to execute one notebook in a fresh kernel with nbclient, as a kernel-based
+    grader does (its public checks replaced by in-kernel asserts on the same public cases)."""
+    from bench.kernel import execute
+
+    times = []
+    for path in notebooks:
+        began = time.perf_counter()
+        execute(path, COURSE / "assignments" / name / "public_cases.bin")
+        times.append(time.perf_counter() - began)
+    return statistics.median(times)
+
+
+def _one_alone(name, notebook, repeats=5):
+    """Median wall time of `grader grade` on one notebook, start-up included."""
+    times = []
+    with tempfile.TemporaryDirectory() as out:
+        for _ in range(repeats):
+            began = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "grader", "grade", name, str(notebook),
+                            "--out", out, "--no-gradebook", "--no-html"],
+                           cwd=COURSE, check=True, capture_output=True)
+            times.append(time.perf_counter() - began)
+    return statistics.median(times)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=200, help="submissions per assignment")
+    parser.add_argument("--kernel-sample", type=int, default=8,
+                        help="notebooks executed in a Jupyter kernel per assignment")
+    parser.add_argument("--assignments", default=",".join(ASSIGNMENTS))
+    parser.add_argument("--skip-kernel", action="store_true")
+    parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args(argv)
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
+          f"{os.uname().machine}; n = {args.n} per assignment, jobs = {args.jobs}")
+    with tempfile.TemporaryDirectory(prefix="grader-bench-") as tmp:
+        tmp = Path(tmp)
+        for name in args.assignments.split(","):
+            folder = generate(name, args.n, tmp / name / "subs", COURSE)
+            stats = _grade_in_child(name, folder, tmp / name / "out", args.jobs)
+            rate = stats["n"] / stats["wall"]
+            compute_ms = stats["compute"] / stats["n"] * 1000
+            busy_ms = stats["wall"] * args.jobs / stats["n"] * 1000
+            line = (f"{name:<11} {rate:7.1f} submissions/s  overhead {busy_ms - compute_ms:5.1f} "
+                    f"ms/submission  tests' compute {compute_ms:5.1f} ms/submission  "
+                    f"peak {stats['peak_mb']:.0f} MB  isolation {stats['isolation']}")
+            if not args.skip_kernel:
+                sample = sorted(folder.glob("*.ipynb"))[:args.kernel_sample]
+                kernel = _kernel_seconds(sample, name)
+                line += f"  kernel {kernel * 1000:.0f} ms/notebook  ratio {rate * kernel:.0f}x"
+            print(line, flush=True)
+        first = sorted((COURSE / "assignments" / "rnn_linear" / "samples").glob("correct*.ipynb"))[0]
+        print(f"one submission alone (grader grade one.ipynb): "
+              f"{_one_alone('rnn_linear', first):.3f} s wall, median of 5", flush=True)
+        if not args.skip_memory:
+            peaks = {}
+            for n in (100, 1000):
+                folder = generate("rnn_linear", n, tmp / f"mem{n}" / "subs", COURSE)
+                peaks[n] = _grade_in_child("rnn_linear", folder, tmp / f"mem{n}" / "out",
+                                           args.jobs)["peak_mb"]
+            growth = (peaks[1000] / peaks[100] - 1) * 100
+            print(f"memory: peak {peaks[100]:.0f} MB at 100 submissions, {peaks[1000]:.0f} MB at "
+                  f"1,000 ({growth:+.1f}%)")
+
+
+if __name__ == "__main__":
+    main()
