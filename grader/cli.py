@@ -12,6 +12,8 @@ import click
 from grader import results
 from grader.assignment import AssignmentError, find_course, load, load_public
 from grader.grade import grade_submission, ungradable
+from grader.gradebook import commands as gradebook_cli
+from grader.junit import write_junit
 from grader.sandbox import SandboxError, Worker
 from grader.selfcheck import PUBLIC_CASES
 from grader.submission import SubmissionError, discover, load_submission
@@ -51,9 +53,10 @@ def start_workers(jobs: int, isolation: str) -> queue.Queue:
     return workers
 
 
-def grade_all(assignment, entries, out: Path, jobs: int, isolation: str = "auto") -> list:
-    """Grade (id, path, error) entries with `jobs` warm workers; results are written as they
-    arrive."""
+def grade_all(assignment, entries, out: Path, jobs: int, isolation: str = "auto",
+              on_graded=None) -> list:
+    """Grade (id, path, error) entries with `jobs` warm workers; results are written (and
+    passed to `on_graded`) as they arrive."""
     workers = start_workers(jobs, isolation)
 
     def one(entry):
@@ -77,6 +80,8 @@ def grade_all(assignment, entries, out: Path, jobs: int, isolation: str = "auto"
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             for graded in pool.map(one, entries):
                 results.write_results(out, graded, assignment)
+                if on_graded:
+                    on_graded(graded)
                 graded_list.append(graded)
                 if progress:
                     progress.advance(0)
@@ -107,26 +112,50 @@ def main():
 @click.option("--isolation", type=click.Choice(["auto", "full", "reduced"]), default="auto",
               show_default=True, help="full: bubblewrap sandbox or fail; reduced: process limits "
               "only; auto: full where bubblewrap works.")
-def grade(assignment, submissions, out, jobs, course, isolation):
+@click.option("--student", "students", multiple=True,
+              help="Grade only this submission id (repeatable).")
+@gradebook_cli.recording_options
+def grade(assignment, submissions, out, jobs, course, isolation, students, gradebook_path,
+          no_gradebook, junit):
     """Grade SUBMISSIONS (a notebook, or a folder of notebooks or of folders holding one) for
-    ASSIGNMENT, writing Gradescope results.json files and grades.csv."""
+    ASSIGNMENT, writing Gradescope results.json files and grades.csv, and recording every run
+    in the gradebook."""
     began = time.perf_counter()
     try:
-        spec = load(assignment, find_course(course))
-        entries = discover(submissions)
+        course = find_course(course)
+        spec = load(assignment, course)
+        entries = gradebook_cli.select_students(discover(submissions), students, submissions)
     except (AssignmentError, SubmissionError) as exc:
         _fail(str(exc))
     if not entries:
         _fail(f"no notebooks found in {submissions}")
+    record = None if no_gradebook else gradebook_cli.open_recorder(
+        gradebook_path or gradebook_cli.default_path(course), spec, entries, submissions)
+    grade_batch(spec, entries, out, jobs, isolation, began, record=record, junit=junit,
+                subset=bool(students))
+
+
+def grade_batch(spec, entries, out, jobs, isolation, began, record=None, junit=None,
+                subset=False):
+    """Grade discovered entries (grade, regrade): results.json, grades.csv (a `subset` keeps
+    the other rows of an earlier grades.csv), JUnit XML if asked, each run recorded by `record`
+    if given, and a summary line."""
+    previous = gradebook_cli.read_grades(out) if subset else []
     out.mkdir(parents=True, exist_ok=True)
     jobs = jobs or os.cpu_count() or 1
-    graded_list = grade_all(spec, entries, out, min(jobs, len(entries)), isolation)
+    graded_list = grade_all(spec, entries, out, min(jobs, len(entries)), isolation,
+                            on_graded=record)
     results.write_grades_csv(out, graded_list, spec)
+    gradebook_cli.merge_grades(out, previous)
+    if junit:
+        write_junit(junit, graded_list, spec)
     scores = [g.score for g in graded_list]
     broken = sum(1 for g in graded_list if g.error)
     click.echo(f"{spec.name}: graded {len(graded_list)} submissions in "
                f"{time.perf_counter() - began:.2f} s; mean score {sum(scores) / len(scores):.2f} / "
                f"{spec.max_score:g}; {broken} could not be graded; results in {out}/")
+    if record:
+        record.close()
 
 
 @main.command()
@@ -187,6 +216,9 @@ def build(names, course):
     except AssignmentError as exc:
         _fail(str(exc))
 
+
+main.add_command(gradebook_cli.gradebook)
+main.add_command(gradebook_cli.regrade)
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,340 @@
+"""Command line of the gradebook: `grader gradebook list|show|export`, `grader regrade`, and the
+recording hook `grader grade` uses."""
+import csv
+import sys
+from pathlib import Path
+
+import click
+
+from grader.gradebook.exports import FORMATS, RosterError, export_csv, read_roster
+from grader.gradebook.schema import GradebookError
+from grader.gradebook.store import FILENAME, Gradebook, default_path
+from grader.submission import SubmissionError
+
+
+def _fail(message: str):
+    click.echo(f"grader: {message}", err=True)
+    sys.exit(2)
+
+
+class Recorder:
+    """Records each graded submission of a batch as it arrives (call it with the Graded). If
+    the gradebook stops accepting runs, grading goes on: the failure is reported once, and
+    `close` reports it again and makes the command exit 1."""
+
+    def __init__(self, path: Path, assignment, entries, submissions):
+        """`entries`: (id, notebook path or None, error) as discovered; `submissions`: what was
+        graded, one path for all, or {id: path}."""
+        self.book = Gradebook(path)
+        self.path, self.assignment = Path(path), assignment
+        self.paths = {sid: notebook for sid, notebook, _ in entries}
+        self.sources = submissions if isinstance(submissions, dict) else \
+            dict.fromkeys(self.paths, submissions)
+        self.recorded, self.error = 0, None
+
+    def __call__(self, graded) -> None:
+        if self.error:
+            return
+        try:
+            self.book.record(self.assignment, graded, path=self.paths.get(graded.id),
+                             submissions=self.sources.get(graded.id))
+            self.recorded += 1
+        except GradebookError as exc:
+            self.error = str(exc)
+            click.echo(f"warning: gradebook: {exc}; later submissions are not recorded "
+                       "(results.json and grades.csv are complete)", err=True)
+
+    def close(self) -> None:
+        self.book.close()
+        if self.error:
+            click.echo(f"grader: gradebook: recorded {self.recorded} runs, then failed: "
+                       f"{self.error}", err=True)
+            sys.exit(1)
+        runs = "run" if self.recorded == 1 else "runs"
+        click.echo(f"gradebook: recorded {self.recorded} {runs} in {self.path}")
+
+
+def open_recorder(path: Path, assignment, entries, submissions) -> Recorder:
+    try:
+        return Recorder(path, assignment, entries, submissions)
+    except GradebookError as exc:
+        _fail(f"{exc} (pass --gradebook PATH, or --no-gradebook)")
+
+
+def select_students(entries, students, where) -> list:
+    """The entries of the named students (all without names); an unknown name is an error."""
+    if not students:
+        return entries
+    found = {entry[0] for entry in entries}
+    missing = [s for s in students if s not in found]
+    if missing:
+        raise SubmissionError(f"no submission {', '.join(map(repr, missing))} in {where} "
+                              f"(found: {', '.join(sorted(found)) or 'none'})")
+    return [entry for entry in entries if entry[0] in students]
+
+
+def read_grades(out: Path) -> list:
+    """The rows of an earlier OUT/grades.csv (none if there is none), before a partial regrade
+    overwrites it."""
+    path = Path(out) / "grades.csv"
+    try:
+        with path.open(newline="") as f:
+            return [list(row) for row in csv.reader(f)]
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return []
+
+
+def merge_grades(out: Path, previous: list) -> None:
+    """Put back the rows of the submissions a partial regrade did not grade, so OUT/grades.csv
+    still lists the whole class (sorted by id, like a full run)."""
+    if not previous:
+        return
+    path = Path(out) / "grades.csv"
+    with path.open(newline="") as f:
+        header, *rows = list(csv.reader(f))
+    if previous[0] != header:
+        return
+    done = {row[0] for row in rows}
+    rows += [row for row in previous[1:] if row and row[0] not in done]
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(sorted(rows, key=lambda row: row[0]))
+
+
+# -- options shared by grade and regrade -----------------------------------------------------
+
+def recording_options(command):
+    """--gradebook, --no-gradebook, --junit."""
+    command = click.option("--junit", type=click.Path(path_type=Path, dir_okay=False),
+                           default=None, help="Also write JUnit XML here (one testsuite per "
+                           "submission, one testcase per test).")(command)
+    command = click.option("--no-gradebook", is_flag=True,
+                           help="Do not record this run in the gradebook.")(command)
+    command = click.option("--gradebook", "gradebook_path",
+                           type=click.Path(path_type=Path, dir_okay=False), default=None,
+                           help=f"SQLite gradebook recording every run (default: {FILENAME} in "
+                           "the course folder).")(command)
+    return command
+
+
+def _book_path(gradebook_path, course) -> Path:
+    if gradebook_path:
+        return gradebook_path
+    from grader.assignment import AssignmentError, find_course
+    try:
+        return default_path(find_course(course))
+    except AssignmentError as exc:
+        _fail(f"{exc}; pass --gradebook PATH")
+
+
+def _open(gradebook_path, course) -> Gradebook:
+    try:
+        return Gradebook(_book_path(gradebook_path, course), create=False)
+    except GradebookError as exc:
+        _fail(str(exc))
+
+
+def _where(command):
+    command = click.option("--course", type=click.Path(path_type=Path, file_okay=False),
+                           default=None, help="Course folder (default: found from here).")(command)
+    return click.option("--gradebook", "gradebook_path", type=click.Path(path_type=Path,
+                        dir_okay=False), default=None,
+                        help=f"Gradebook file (default: {FILENAME} in the course folder).")(command)
+
+
+# -- grader regrade ---------------------------------------------------------------------------
+
+@click.command()
+@click.argument("assignment")
+@click.option("--student", "students", multiple=True,
+              help="Regrade only this student (repeatable; default: every student).")
+@click.option("--submissions", type=click.Path(path_type=Path), default=None,
+              help="Grade the notebooks found here (default: the notebook each student's "
+              "latest run graded, as recorded in the gradebook).")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("out"), show_default=True,
+              help="Folder for <id>/results.json and grades.csv.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=None,
+              help="Submissions graded at once (default: all cores).")
+@click.option("--course", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Folder holding assignments/ and reference/ (default: found from here).")
+@click.option("--isolation", type=click.Choice(["auto", "full", "reduced"]), default="auto",
+              show_default=True)
+@click.option("--gradebook", "gradebook_path", type=click.Path(path_type=Path, dir_okay=False),
+              default=None, help=f"Gradebook file (default: {FILENAME} in the course folder).")
+@click.option("--junit", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Also write JUnit XML here.")
+def regrade(assignment, students, submissions, out, jobs, course, isolation, gradebook_path,
+            junit):
+    """Grade ASSIGNMENT again, for every student or the named ones, and record new runs.
+
+    Without --submissions, each student's notebook is the one their latest recorded run graded
+    (regrade after fixing a test or upgrading the grader); with it, the notebooks found there
+    (regrade after students resubmitted)."""
+    import time
+
+    from grader.assignment import AssignmentError, find_course, load
+    from grader.cli import grade_batch
+    from grader.submission import discover
+
+    began = time.perf_counter()
+    try:
+        course = find_course(course)
+        spec = load(assignment, course)
+    except AssignmentError as exc:
+        _fail(str(exc))
+    path = gradebook_path or default_path(course)
+    if submissions is not None:
+        try:
+            entries = select_students(discover(submissions), students, submissions)
+        except SubmissionError as exc:
+            _fail(str(exc))
+        sources = submissions
+    else:
+        entries, sources = _recorded_entries(path, assignment, students)
+    if not entries:
+        _fail(f"no notebooks found in {submissions}")
+    record = open_recorder(path, spec, entries, sources)
+    grade_batch(spec, entries, out, jobs, isolation, began, record=record, junit=junit,
+                subset=bool(students))
+
+
+def _recorded_entries(path, assignment, students):
+    """(entries, {id: submissions}) from the latest recorded run of each student."""
+    try:
+        with Gradebook(path, create=False) as book:
+            runs = book.latest_runs(assignment, students)
+    except GradebookError as exc:
+        _fail(f"{exc}; pass --submissions DIR")
+    known = {run.student for run in runs}
+    missing = [s for s in students if s not in known]
+    if missing:
+        _fail(f"no recorded run of {assignment} for {', '.join(map(repr, missing))} in {path}; "
+              "pass --submissions DIR")
+    if not runs:
+        _fail(f"no recorded run of {assignment} in {path}; pass --submissions DIR")
+    entries, sources = [], {}
+    for run in runs:
+        if run.path is None or not Path(run.path).is_file():
+            what = "no notebook was recorded" if run.path is None else f"{run.path} is gone"
+            click.echo(f"warning: {run.student} skipped: {what}; regrade with --submissions "
+                       "DIR", err=True)
+            continue
+        entries.append((run.student, Path(run.path), None))
+        sources[run.student] = run.submissions
+    if not entries:
+        _fail("no recorded notebook is left to regrade; pass --submissions DIR")
+    return entries, sources
+
+
+# -- grader gradebook -------------------------------------------------------------------------
+
+@click.group("gradebook")
+def gradebook():
+    """Query the gradebook: every grading run, latest and best scores, CSV exports."""
+
+
+@gradebook.command("list")
+@click.argument("assignment", required=False)
+@_where
+def list_(assignment, gradebook_path, course):
+    """Per assignment: each student's latest and best score and number of attempts."""
+    with _open(gradebook_path, course) as book:
+        standings = book.standings(assignment)
+        titles = {name: (title, top) for name, title, top in book.assignments()}
+    if not standings:
+        _fail(f"no recorded run{' of ' + assignment if assignment else ''}")
+    width = max(7, *(len(s.student) for s in standings))
+    current = None
+    for s in standings:
+        if s.assignment != current:
+            if current is not None:
+                click.echo()
+            current = s.assignment
+            title, top = titles.get(s.assignment, (s.assignment, s.max_score))
+            click.echo(f"{s.assignment} — {title} (max {top:g})")
+            click.echo(f"  {'student':<{width}}  {'latest':>7}  {'best':>7}  {'attempts':>8}  "
+                       "last graded (UTC)")
+        note = "  could not be graded" if s.error else ""
+        click.echo(f"  {s.student:<{width}}  {s.latest:>7g}  {s.best:>7g}  {s.attempts:>8}  "
+                   f"{s.graded_at}{note}")
+
+
+@gradebook.command()
+@click.argument("student")
+@click.option("--assignment", default=None, help="Only this assignment.")
+@_where
+def show(student, assignment, gradebook_path, course):
+    """Every run of STUDENT: time, content hash prefix, score, failed tests."""
+    with _open(gradebook_path, course) as book:
+        runs = book.history(student, assignment)
+    if not runs:
+        _fail(f"no recorded run of {student!r}" + (f" in {assignment}" if assignment else ""))
+    current = None
+    for run in runs:
+        if run.assignment != current:
+            if current is not None:
+                click.echo()
+            current = run.assignment
+            count = sum(1 for r in runs if r.assignment == current)
+            click.echo(f"{student} — {current} ({count} run{'s' if count != 1 else ''})")
+        digest = run.content_hash[:12] if run.content_hash else "(no file)"
+        click.echo(f"  #{run.id:<5} {run.graded_at}  {digest:<12}  {run.score:g} / "
+                   f"{run.max_score:g}  grader {run.grader_version}")
+        if run.error:
+            click.echo(f"         not graded: {run.error}")
+        elif run.failed:
+            click.echo(f"         failed: {'; '.join(run.failed)}")
+
+
+def _lms_ids(values) -> dict:
+    ids = {}
+    for value in values:
+        name, sep, ident = value.partition("=")
+        if not sep or not name or not ident:
+            raise click.BadParameter(f"{value!r}: expected ASSIGNMENT=ID", param_hint="--lms-id")
+        ids[name] = ident
+    return ids
+
+
+@gradebook.command()
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="wide", show_default=True,
+              help="wide: student + one column per assignment; canvas / moodle: their CSV "
+              "grade import.")
+@click.option("--score", "which", type=click.Choice(["latest", "best"]), default="latest",
+              show_default=True, help="Which run's score each cell holds.")
+@click.option("--assignment", "names", multiple=True,
+              help="Only these assignments (repeatable; default: all recorded).")
+@click.option("--roster", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="CSV mapping student ids to LMS identities (columns: student, name, email, "
+              "canvas_id, sis_user_id, sis_login_id, section).")
+@click.option("--lms-id", "lms_ids", multiple=True, metavar="ASSIGNMENT=ID",
+              help="The LMS's id of an assignment, for Canvas column names 'Title (ID)'.")
+@click.option("--out", "output", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+              default="-", show_default=True, help="CSV file to write (-: standard output).")
+@_where
+def export(fmt, which, names, roster, lms_ids, output, gradebook_path, course):
+    """CSV of the class: one row per student, one column per assignment."""
+    ids = _lms_ids(lms_ids)
+    try:
+        people = read_roster(roster) if roster else None
+    except RosterError as exc:
+        _fail(str(exc))
+    with _open(gradebook_path, course) as book:
+        scores = book.scores(which)
+        assignments = book.assignments()
+    if names:
+        unknown = [n for n in names if n not in {a[0] for a in assignments}]
+        if unknown:
+            _fail(f"no recorded run of {', '.join(unknown)}")
+        assignments = [a for a in assignments if a[0] in names]
+        scores = {k: v for k, v in scores.items() if k[1] in names}
+    result = export_csv(scores, assignments, fmt, people, ids)
+    if result.unmatched:
+        click.echo(f"warning: not in the roster (appended without LMS identity): "
+                   f"{', '.join(result.unmatched)}", err=True)
+    if str(output) == "-":
+        click.echo(result.text, nl=False)
+    else:
+        Path(output).write_text(result.text, encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)
