@@ -46,12 +46,11 @@ class Recorder:
 
     def close(self) -> None:
         self.book.close()
+        runs = f"{self.recorded} run{'' if self.recorded == 1 else 's'}"
         if self.error:
-            click.echo(f"grader: gradebook: recorded {self.recorded} runs, then failed: "
-                       f"{self.error}", err=True)
+            click.echo(f"grader: gradebook: recorded {runs}, then failed: {self.error}", err=True)
             sys.exit(1)
-        runs = "run" if self.recorded == 1 else "runs"
-        click.echo(f"gradebook: recorded {self.recorded} {runs} in {self.path}")
+        click.echo(f"gradebook: recorded {runs} in {self.path}")
 
 
 def open_recorder(path: Path, assignment, entries, submissions) -> Recorder:

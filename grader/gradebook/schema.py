@@ -124,9 +124,12 @@ def connect(path: Path, *, create: bool = True, timeout: float = BUSY_TIMEOUT,
         db.execute("PRAGMA foreign_keys = ON")
         db.execute("PRAGMA synchronous = NORMAL")  # safe with WAL: a power cut may lose only the last runs
         migrate(db, target, str(path))
-    except sqlite3.DatabaseError as exc:
+    except sqlite3.OperationalError as exc:  # locked past the timeout, read-only, disk full
         db.close()
-        raise GradebookError(f"{path}: not a usable gradebook ({exc})") from None
+        raise GradebookError(f"{path}: cannot be opened ({exc})") from None
+    except sqlite3.DatabaseError as exc:  # "file is not a database"
+        db.close()
+        raise GradebookError(f"{path}: not a gradebook ({exc})") from None
     except BaseException:
         db.close()
         raise
