@@ -9,6 +9,7 @@ line back to (code cell number, line in that cell).
 from __future__ import annotations
 
 import ast
+import types
 import builtins
 import re
 import symtable
@@ -87,12 +88,12 @@ def extract_cells(code_cells: list, submission_id: str, path: Path | None = None
             notes.append(f"cell {number}: source is not text; cell ignored")
             continue
         src = src.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
-        text, stripped, skip = strip_magics(src)
+        text, stripped, skip, tree = _strip_and_parse(src)
         if skip:
             notes.append(f"cell {number} skipped: {skip}")
             continue
         try:
-            tree = ast.parse(text)
+            tree = tree or ast.parse(text)  # parsed already unless magics were stripped
         except (SyntaxError, ValueError, MemoryError, RecursionError) as e:
             where = f" at line {e.lineno}" if getattr(e, "lineno", None) else ""
             msg = getattr(e, "msg", None) or str(e) or type(e).__name__
@@ -147,18 +148,37 @@ def _classify(node, cell, lines, dropped, notes) -> _Stmt | None:
 
 
 def _stores(node) -> list[tuple[str, int]]:
-    """(name, line) of the global names a dropped top-level statement may bind."""
+    """(name, line) of the global names a dropped top-level statement may bind: assignment,
+    loop, with and except targets, definitions, imports, down through compound statements
+    (expressions are not walked: they bind nothing global but for a rare walrus)."""
     found, stack = [], [node]
     while stack:
         n = stack.pop()
-        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
-            found.append((n.id, n.lineno))
-        elif isinstance(n, _DEFS):
+        if isinstance(n, _DEFS):
             found.append((n.name, n.lineno))
             continue  # their insides are local
-        elif isinstance(n, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
-            continue
-        stack += ast.iter_child_nodes(n)
+        targets = []
+        if isinstance(n, ast.Assign):
+            targets = n.targets
+        elif isinstance(n, (ast.AugAssign, ast.AnnAssign, ast.For, ast.AsyncFor)):
+            targets = [n.target]
+        elif isinstance(n, (ast.With, ast.AsyncWith)):
+            targets = [i.optional_vars for i in n.items if i.optional_vars is not None]
+        elif isinstance(n, (ast.Import, ast.ImportFrom)):
+            found += [((a.asname or a.name).split(".")[0], n.lineno) for a in n.names
+                      if a.name != "*"]
+        elif isinstance(n, ast.ExceptHandler) and n.name:
+            found.append((n.name, n.lineno))
+        while targets:
+            t = targets.pop()
+            if isinstance(t, ast.Name):
+                found.append((t.id, t.lineno))
+            elif isinstance(t, (ast.Tuple, ast.List)):
+                targets += t.elts
+            elif isinstance(t, ast.Starred):
+                targets.append(t.value)
+        for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+            stack += getattr(n, field, ())
     return sorted(found, key=lambda nl: nl[1])
 
 
@@ -196,14 +216,7 @@ def _assemble(stmts, dropped, submission_id, path, notes) -> Submission:
                 last[name] = s
     kept = [s for s in stmts if s.kind in ("const", "def") and any(last[n] is s for n in s.names)]
     defined = set(last)
-    used = set()
-    for s in kept:
-        for n in ast.walk(s.node):
-            if isinstance(n, ast.Name):
-                used.add(n.id)
-            elif isinstance(n, (ast.Global, ast.Nonlocal)):
-                used.update(n.names)
-    needed = used - defined
+    needed = _names_used([s.node for s in kept]) - defined
     imports, futures, seen = [], [], set()
     for s in stmts:
         if s.kind not in ("import", "future"):
@@ -228,6 +241,31 @@ def _assemble(stmts, dropped, submission_id, path, notes) -> Submission:
         notes.append("no function or class definitions found")
     return Submission(submission_id, Path(path) if path is not None else None, source, tuple(origin),
                       functions, MappingProxyType(constants), tuple(notes))
+
+
+def _names_used(nodes) -> set[str]:
+    """Every name the kept statements may read (a superset: attribute names come along).
+
+    Compiling once and reading the code objects' names is several times faster than walking
+    the syntax trees in Python; a tree walk remains for code that does not compile alone.
+    """
+    try:
+        code = compile(ast.Module(body=nodes, type_ignores=[]), "<kept>", "exec")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        used = set()
+        for node in nodes:
+            for n in ast.walk(node):
+                if isinstance(n, ast.Name):
+                    used.add(n.id)
+                elif isinstance(n, (ast.Global, ast.Nonlocal)):
+                    used.update(n.names)
+        return used
+    used, stack = set(), [code]
+    while stack:
+        c = stack.pop()
+        used.update(c.co_names, c.co_freevars)
+        stack += [k for k in c.co_consts if isinstance(k, types.CodeType)]
+    return used
 
 
 def _trim_import(s: _Stmt, needed: set[str]):
@@ -325,6 +363,11 @@ def _globals_notes(source, last, functions, dropped, star) -> list[str]:
 
 
 def strip_magics(src: str) -> tuple[str, int, str | None]:
+    text, count, skip, _ = _strip_and_parse(src)
+    return text, count, skip
+
+
+def _strip_and_parse(src: str):
     """(text, lines stripped, reason to skip the whole cell or None) for IPython syntax.
 
     Line numbers are preserved: stripped lines become empty. A cell that parses as it is has no
@@ -336,18 +379,17 @@ def strip_magics(src: str) -> tuple[str, int, str | None]:
     if first is not None and lines[first].lstrip().startswith("%%"):
         name = re.match(r"%%(\S*)", lines[first].lstrip()).group(1)
         if name not in _KEPT_CELL_MAGICS:
-            return "", 0, f"%%{name} cell magic (not Python)"
+            return "", 0, f"%%{name} cell magic (not Python)", None
         lines[first], count = "", 1
     text = "\n".join(lines)
     try:
-        ast.parse(text)
-        return text, count, None
+        return text, count, None, ast.parse(text)
     except (SyntaxError, ValueError, MemoryError, RecursionError):
         pass
     magic = _magic_lines(lines)
     for i in magic:
         lines[i] = ""
-    return "\n".join(lines), count + len(magic), None
+    return "\n".join(lines), count + len(magic), None, None
 
 
 def _magic_lines(lines: list[str]) -> list[int]:
