@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from grader import export as export_cli
 from grader import results
 from grader.assignment import AssignmentError, find_course, load, load_public
 from grader.grade import grade_submission, ungradable
@@ -114,16 +115,28 @@ def main():
               "only; auto: full where bubblewrap works.")
 @click.option("--student", "students", multiple=True,
               help="Grade only this submission id (repeatable).")
+@click.option("--no-html", is_flag=True,
+              help="Skip the feedback pages (<id>/feedback.html, summary.html).")
+@click.option("--cases", "cases_path", type=click.Path(path_type=Path, dir_okay=False,
+                                                       exists=True), default=None,
+              help="Grade the public cases of this case file only (no course checkout needed; "
+                   "implies --no-gradebook).")
 @gradebook_cli.recording_options
-def grade(assignment, submissions, out, jobs, course, isolation, students, gradebook_path,
-          no_gradebook, junit):
+def grade(assignment, submissions, out, jobs, course, isolation, students, no_html, cases_path,
+          gradebook_path, no_gradebook, junit):
     """Grade SUBMISSIONS (a notebook, or a folder of notebooks or of folders holding one) for
     ASSIGNMENT, writing Gradescope results.json files and grades.csv, and recording every run
     in the gradebook."""
     began = time.perf_counter()
     try:
-        course = find_course(course)
-        spec = load(assignment, course)
+        if cases_path:
+            spec, course, no_gradebook = load_public(cases_path), None, True
+            if spec.name != assignment:
+                raise AssignmentError(f"{cases_path} holds the cases of {spec.name!r}, not "
+                                      f"{assignment!r}")
+        else:
+            course = find_course(course)
+            spec = load(assignment, course)
         entries = gradebook_cli.select_students(discover(submissions), students, submissions)
     except (AssignmentError, SubmissionError) as exc:
         _fail(str(exc))
@@ -132,11 +145,11 @@ def grade(assignment, submissions, out, jobs, course, isolation, students, grade
     record = None if no_gradebook else gradebook_cli.open_recorder(
         gradebook_path or gradebook_cli.default_path(course), spec, entries, submissions)
     grade_batch(spec, entries, out, jobs, isolation, began, record=record, junit=junit,
-                subset=bool(students))
+                subset=bool(students), html=not no_html)
 
 
 def grade_batch(spec, entries, out, jobs, isolation, began, record=None, junit=None,
-                subset=False):
+                subset=False, html=False):
     """Grade discovered entries (grade, regrade): results.json, grades.csv (a `subset` keeps
     the other rows of an earlier grades.csv), JUnit XML if asked, each run recorded by `record`
     if given, and a summary line."""
@@ -154,8 +167,25 @@ def grade_batch(spec, entries, out, jobs, isolation, began, record=None, junit=N
     click.echo(f"{spec.name}: graded {len(graded_list)} submissions in "
                f"{time.perf_counter() - began:.2f} s; mean score {sum(scores) / len(scores):.2f} / "
                f"{spec.max_score:g}; {broken} could not be graded; results in {out}/")
+    summary_page = _pages(out, graded_list, spec, summary=not subset) if html else None
+    if sys.stdout.isatty():
+        from grader.report.console import print_table
+
+        print_table(graded_list, spec, summary_page)
     if record:
         record.close()
+
+
+def _pages(out, graded_list, spec, summary=True):
+    """Feedback pages, with the time they took; returns the class page's path (if written)."""
+    from grader import report
+
+    pages = report.write_pages(out, graded_list, spec, summary=summary)
+    click.echo(f"feedback pages: {1000 * pages.per_submission:.0f} ms per submission, "
+               f"{pages.seconds:.2f} s in all (matplotlib import {pages.import_seconds:.2f} s, "
+               f"class summary {pages.summary_seconds:.2f} s): {out}/<id>/{report.FEEDBACK}"
+               + (f", {pages.summary}" if pages.summary else ""))
+    return pages.summary
 
 
 @main.command()
@@ -217,8 +247,28 @@ def build(names, course):
         _fail(str(exc))
 
 
+
+@main.command()
+@click.argument("names", nargs=-1)
+@click.option("--course", type=click.Path(path_type=Path, file_okay=False), default=None)
+@click.option("--markdown", is_flag=True, help="Print the table in Markdown (for the README).")
+@click.option("--verbose", is_flag=True, help="Also list every catalogue entry.")
+def mutants(names, course, markdown, verbose):
+    """Grade each assignment's catalogue of realistic mistakes and correct variants
+    (assignments/<name>/mutants.py) and print what the grader catches and names."""
+    from grader import mutation
+
+    try:
+        measurements = mutation.measure_all(names, find_course(course))
+    except (AssignmentError, mutation.CatalogueError, SandboxError) as exc:
+        _fail(str(exc))
+    mutation.report(measurements, markdown=markdown, verbose=verbose)
+    sys.exit(0 if mutation.goals_met(measurements) else 1)
+
 main.add_command(gradebook_cli.gradebook)
 main.add_command(gradebook_cli.regrade)
+main.add_command(export_cli.export)
+main.add_command(export_cli.summary)
 
 if __name__ == "__main__":
     main()

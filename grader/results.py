@@ -24,6 +24,9 @@ def test_output(verdict) -> str:
     if verdict.passed:
         return "Passed." + (f" {verdict.case.description}" if verdict.case.description else "")
     head = "Partly correct. " if verdict.fraction > 0 else ""
+    if len(verdict.messages) > 1:  # one Markdown item per mistake, as the feedback page shows
+        return (head.strip() + "\n\n" if head else "") + "\n".join(
+            f"- {m}" for m in verdict.messages)
     return head + " ".join(verdict.messages)
 
 

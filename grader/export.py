@@ -1,0 +1,387 @@
+"""Grading elsewhere: a Gradescope autograder zip, a GitHub Classroom / GitHub Actions workflow,
+the instructor's private grading bundle both can use, and `grader summary` (a Markdown table and
+the `Points X/Y` line from results.json files).
+
+A bundle is what grading an assignment needs, outside this checkout: a wheel of the grader
+package (built here from its source, no build tools needed: the sandbox's worker imports the
+*installed* grader, so it must be installed, not put on PYTHONPATH), `assignments/<name>/`
+(spec.toml, cases.py, public_cases.bin) and the reference modules its case builders import. It
+holds the references and so the hidden cases: it is for the instructor's private places
+(Gradescope's autograder, a private repository), never for students.
+"""
+import ast
+import base64
+import functools
+import hashlib
+import io
+import json
+import re
+import stat
+import zipfile
+from importlib import metadata
+from pathlib import Path
+
+import click
+
+import grader
+from grader.assignment import AssignmentError, find_course, load
+
+PACKAGE = Path(grader.__file__).resolve().parent
+ASSIGNMENT_FILES = ("spec.toml", "cases.py", "public_cases.bin")
+#: used when the grader is not installed (run from a source checkout)
+FALLBACK_REQUIREMENTS = ["numpy>=1.24", "nbformat>=5.9", "nbconvert>=7.0", "click>=8.1",
+                         "rich>=13.0", "jinja2>=3.1", "matplotlib>=3.7"]
+
+
+class ExportError(Exception):
+    pass
+
+
+# ---- what grading needs ---------------------------------------------------------------------
+
+def requirements() -> list:
+    """The grader's runtime dependencies (no test extras)."""
+    try:
+        found = metadata.requires("grader") or []
+    except metadata.PackageNotFoundError:
+        return list(FALLBACK_REQUIREMENTS)
+    return [r.split(";")[0].strip() for r in found if "extra ==" not in r] or \
+        list(FALLBACK_REQUIREMENTS)
+
+
+def package_files() -> dict:
+    """{path in a wheel: file} of the grader package source (Python and templates)."""
+    files = {}
+    for path in sorted(PACKAGE.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix in (".py", ".j2"):
+            files[f"grader/{path.relative_to(PACKAGE).as_posix()}"] = path
+    return files
+
+
+def _requires_python() -> str:
+    try:
+        return metadata.metadata("grader")["Requires-Python"] or ">=3.11"
+    except metadata.PackageNotFoundError:
+        return ">=3.11"
+
+
+def _zip_bytes(files: dict, executable=()) -> bytes:
+    """A deterministic zip of {name: Path or text or bytes}."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, item in sorted(files.items()):
+            info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
+            info.external_attr = ((0o755 if name in executable else 0o644) | stat.S_IFREG) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, _content(item))
+    return buffer.getvalue()
+
+
+def wheel() -> tuple[str, bytes]:
+    """(file name, bytes) of a pure-Python wheel of the grader package, as pip installs it:
+    the package, its dependencies, and the `grader` command."""
+    version = grader.__version__
+    info = f"grader-{version}.dist-info"
+    files = dict(package_files())
+    files[f"{info}/METADATA"] = "".join(
+        ["Metadata-Version: 2.1\nName: grader\n", f"Version: {version}\n",
+         "Summary: Autograder for backpropagation assignments\n",
+         f"Requires-Python: {_requires_python()}\n"]
+        + [f"Requires-Dist: {r}\n" for r in requirements()])
+    files[f"{info}/WHEEL"] = ("Wheel-Version: 1.0\nGenerator: grader export\n"
+                              "Root-Is-Purelib: true\nTag: py3-none-any\n")
+    files[f"{info}/entry_points.txt"] = "[console_scripts]\ngrader = grader.cli:main\n"
+    record = []
+    for name, item in sorted(files.items()):
+        data = _content(item)
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record.append(f"{name},sha256={digest},{len(data)}")
+    files[f"{info}/RECORD"] = "\n".join(record + [f"{info}/RECORD,,"]) + "\n"
+    return f"grader-{version}-py3-none-any.whl", _zip_bytes(files)
+
+
+def _reference_imports(path: Path) -> set:
+    """Names of the reference modules a file imports (`from reference import x`,
+    `from reference.x import y`, `import reference.x`)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            if node.module == "reference":
+                names.update(a.name for a in node.names)
+            elif node.module.startswith("reference."):
+                names.add(node.module.split(".")[1])
+        elif isinstance(node, ast.Import):
+            names.update(a.name.split(".")[1] for a in node.names
+                         if a.name.startswith("reference."))
+    return names
+
+
+def course_files(course: Path, name: str) -> dict:
+    """{path in a bundle: file} of one assignment and the references its cases import."""
+    folder = course / "assignments" / name
+    if not (folder / "spec.toml").is_file():
+        raise ExportError(f"unknown assignment {name!r} in {course}")
+    files = {f"assignments/{name}/{f}": folder / f for f in ASSIGNMENT_FILES
+             if (folder / f).is_file()}
+    reference = course / "reference"
+    pending, seen = list(_reference_imports(folder / "cases.py")), set()
+    while pending:
+        module = pending.pop()
+        if module in seen:
+            continue
+        seen.add(module)
+        path = reference / f"{module}.py"
+        if not path.is_file():
+            raise ExportError(f"{folder / 'cases.py'} imports reference.{module}, which is "
+                              f"not in {reference}")
+        files[f"reference/{module}.py"] = path
+        pending.extend(_reference_imports(path))
+    if (reference / "__init__.py").is_file():
+        files["reference/__init__.py"] = reference / "__init__.py"
+    return files
+
+
+def _check_name(name: str) -> None:
+    if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", name):
+        raise ExportError(f"assignment name {name!r}: letters, digits, _ . - only")
+
+
+def bundle(course: Path, name: str) -> dict:
+    """{path: Path, text or bytes}: everything grading `name` needs, away from this checkout:
+    the grader wheel, the assignment and its references."""
+    _check_name(name)
+    load(name, course)  # an assignment that does not load is not exported
+    wheel_name, wheel_bytes = wheel()
+    return {wheel_name: wheel_bytes, **course_files(course, name)}
+
+
+def _content(item) -> bytes:
+    if isinstance(item, Path):
+        return item.read_bytes()
+    return item if isinstance(item, bytes) else item.encode()
+
+
+def write_folder(folder: Path, files: dict, executable=()) -> list:
+    written = []
+    for name, item in files.items():
+        target = folder / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(_content(item))
+        if name in executable:
+            target.chmod(target.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+        written.append(target)
+    return written
+
+
+@functools.lru_cache(maxsize=1)
+def _environment():
+    """Templates of shell scripts, YAML and Markdown: no HTML escaping, and delimiters that
+    neither GitHub's ${{ }} nor bash's ${#x} can be mistaken for."""
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(PACKAGE / "report" / "templates" / "export")),
+        autoescape=False, keep_trailing_newline=True, undefined=jinja2.StrictUndefined,
+        variable_start_string="{=", variable_end_string="=}", comment_start_string="{##",
+        comment_end_string="##}", trim_blocks=True, lstrip_blocks=True)
+
+
+def _template(name: str, **values) -> str:
+    return _environment().get_template(name).render(**values)
+
+
+# ---- Gradescope -----------------------------------------------------------------------------
+
+def gradescope_files(course: Path, name: str) -> dict:
+    files = bundle(course, name)
+    files["setup.sh"] = _template("setup.sh.j2", assignment=name)
+    files["run_autograder"] = _template("run_autograder.j2", assignment=name)
+    return files
+
+
+def write_gradescope(course: Path, name: str, target: Path) -> Path:
+    """autograder.zip: setup.sh and run_autograder at its root, beside the bundle."""
+    files = gradescope_files(course, name)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(_zip_bytes(files, executable=("setup.sh", "run_autograder")))
+    return target
+
+
+# ---- GitHub Classroom -----------------------------------------------------------------------
+
+def github_files(course: Path, name: str, bundle_repo: str | None) -> dict:
+    """A student repository template: the notebook, the public cases, the workflow and its
+    script, and (grading public cases only) the grader package; with `bundle_repo` the
+    workflow fetches the instructor's private bundle instead."""
+    _check_name(name)
+    if bundle_repo and not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", bundle_repo):
+        raise ExportError(f"--bundle-repo {bundle_repo!r}: expected OWNER/REPO")
+    folder = course / "assignments" / name
+    load(name, course)
+    files = {}
+    for item in (f"{name}.ipynb", "public_cases.bin"):
+        if (folder / item).is_file():
+            files[item] = folder / item
+    wheel_name, wheel_bytes = wheel()
+    if not bundle_repo:  # the grader package holds no reference and no hidden case
+        files[f".grader/{wheel_name}"] = wheel_bytes
+    values = {"assignment": name, "bundle_repo": bundle_repo}
+    files[".github/workflows/grade.yml"] = _template("grade.yml.j2", **values)
+    files[".github/grade.sh"] = _template("grade.sh.j2", **values)
+    files["GRADING.md"] = _template("GRADING.md.j2", **values)
+    return files
+
+
+# ---- grader summary -------------------------------------------------------------------------
+
+def read_results(folder: Path) -> list:
+    """[(submission id, results.json content)] under folder (or one results.json file)."""
+    folder = Path(folder)
+    paths = [folder] if folder.is_file() else sorted(folder.rglob("results.json"))
+    found = []
+    for path in paths:
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ExportError(f"{path}: not a results.json ({exc})") from None
+        submission = data.get("extra_data", {}).get("submission") or path.parent.name
+        found.append((submission, data))
+    return found
+
+
+def max_score(data: dict) -> float:
+    given = data.get("extra_data", {}).get("max_score")
+    return float(given) if given is not None else sum(t.get("max_score", 0)
+                                                     for t in data.get("tests", []))
+
+
+def _n(value: float) -> str:
+    return f"{round(float(value), 2):g}"
+
+
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def markdown_summary(found: list) -> str:
+    """One submission: a table of its tests, what to fix, and `Points X/Y` (the line GitHub
+    Classroom reads). Several: a table of submissions."""
+    if len(found) == 1:
+        submission, data = found[0]
+        assignment = data.get("extra_data", {}).get("assignment", "")
+        lines = [f"### {assignment + ': ' if assignment else ''}{_n(data.get('score', 0))} / "
+                 f"{_n(max_score(data))} points ({submission})", "",
+                 "| | Test | Points |", "|---|---|---:|"]
+        fixes = []
+        for test in data.get("tests", []):
+            hidden = test.get("visibility") != "visible"
+            mark = "✅" if test.get("status") == "passed" else "❌"
+            name = _cell(test.get("name", "")) + (" *(hidden)*" if hidden else "")
+            lines.append(f"| {mark} | {name} | {_n(test.get('score', 0))} / "
+                         f"{_n(test.get('max_score', 0))} |")
+            if not hidden and test.get("status") != "passed":
+                fixes.append((test.get("name", ""), test.get("output", "")))
+        if fixes:
+            lines += ["", "#### What to fix", ""]
+            for name, output in fixes:
+                body = output.strip().replace("\n", "\n  ")
+                lines.append(f"- **{_cell(name)}**: {body}")
+        lines += ["", f"Points {_n(data.get('score', 0))}/{_n(max_score(data))}"]
+        return "\n".join(lines) + "\n"
+    lines = ["| Submission | Score | Failed tests |", "|---|---:|---:|"]
+    for submission, data in found:
+        failed = sum(1 for t in data.get("tests", []) if t.get("status") != "passed")
+        lines.append(f"| {_cell(submission)} | {_n(data.get('score', 0))} / "
+                     f"{_n(max_score(data))} | {failed} |")
+    total, top = sum(d.get("score", 0) for _, d in found), sum(max_score(d) for _, d in found)
+    lines += ["", f"{len(found)} submissions, {_n(total)} of {_n(top)} points in all."]
+    return "\n".join(lines) + "\n"
+
+
+# ---- commands -------------------------------------------------------------------------------
+
+def _fail(message):
+    raise click.ClickException(message)
+
+
+def _course(course):
+    try:
+        return find_course(course)
+    except AssignmentError as exc:
+        _fail(str(exc))
+
+
+@click.group()
+def export():
+    """Package an assignment's grading for Gradescope, GitHub Classroom or a private bundle."""
+
+
+@export.command()
+@click.argument("assignment")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
+              default=Path("autograder.zip"), show_default=True)
+@click.option("--course", type=click.Path(path_type=Path, file_okay=False), default=None)
+def gradescope(assignment, output, course):
+    """Write a Gradescope autograder zip for ASSIGNMENT (setup.sh, run_autograder, the grader
+    source, the assignment and its references)."""
+    try:
+        path = write_gradescope(_course(course), assignment, output)
+    except (AssignmentError, ExportError) as exc:
+        _fail(str(exc))
+    click.echo(f"{assignment}: wrote {path} ({path.stat().st_size // 1024} KiB); upload it as "
+               "the autograder of a Gradescope programming assignment")
+
+
+@export.command()
+@click.argument("assignment")
+@click.option("-o", "--output", type=click.Path(path_type=Path, file_okay=False), required=True,
+              help="Folder for the student repository template.")
+@click.option("--bundle-repo", default=None, metavar="OWNER/REPO",
+              help="Private repository holding `grader export bundle` output: the workflow "
+                   "fetches it with the GRADING_TOKEN secret and grades hidden cases too. "
+                   "Without it the workflow grades the public cases only.")
+@click.option("--course", type=click.Path(path_type=Path, file_okay=False), default=None)
+def github(assignment, output, bundle_repo, course):
+    """Write a GitHub Classroom repository template for ASSIGNMENT: the notebook, the public
+    cases, .github/workflows/grade.yml (job summary table, `Points X/Y`) and GRADING.md."""
+    try:
+        files = github_files(_course(course), assignment, bundle_repo)
+    except (AssignmentError, ExportError) as exc:
+        _fail(str(exc))
+    write_folder(output, files, executable=(".github/grade.sh",))
+    mode = f"hidden cases from {bundle_repo}" if bundle_repo else "public cases only"
+    click.echo(f"{assignment}: wrote {len(files)} files to {output}/ ({mode}); see "
+               f"{output}/GRADING.md")
+
+
+@export.command(name="bundle")
+@click.argument("assignment")
+@click.option("-o", "--output", type=click.Path(path_type=Path, file_okay=False), required=True)
+@click.option("--course", type=click.Path(path_type=Path, file_okay=False), default=None)
+def bundle_command(assignment, output, course):
+    """Write the private grading bundle of ASSIGNMENT (grader source, assignment, references)
+    to a folder, e.g. the checkout of a private repository for `export github --bundle-repo`."""
+    try:
+        files = bundle(_course(course), assignment)
+    except (AssignmentError, ExportError) as exc:
+        _fail(str(exc))
+    write_folder(output, files)
+    click.echo(f"{assignment}: wrote {len(files)} files to {output}/ (holds the references: "
+               "keep it private)")
+
+
+@click.command()
+@click.argument("out", type=click.Path(path_type=Path, exists=True))
+def summary(out):
+    """Print the Markdown summary of the results.json files under OUT: for one submission a
+    table of its tests and the `Points X/Y` line GitHub Classroom reads, for several a table of
+    submissions. Append it to $GITHUB_STEP_SUMMARY in a workflow."""
+    try:
+        found = read_results(out)
+    except ExportError as exc:
+        _fail(str(exc))
+    if not found:
+        _fail(f"no results.json under {out}")
+    click.echo(markdown_summary(found), nl=False)
+
+
