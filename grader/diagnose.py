@@ -58,6 +58,12 @@ def scale_words(alpha: float, label: str, dims: dict, constants: dict,
                     f"your {label} is exactly {sign}{n:g}/{value:g} of {against}: it divides "
                     f"by the notebook global `{name}` (= {value:g}) instead of the batch size "
                     f"N = {n:g} of the arguments; use X.shape[0].", "global")
+        for dim, value in dims.items():
+            if dim != "N" and value and value not in (1, n) and close(magnitude, n / value):
+                return Diagnosis(
+                    f"your {label} is exactly {sign}{n:g}/{value:g} of {against}: it divides by "
+                    f"{dim} = {value:g} ({DIM_WORDS.get(dim, dim)}) where the mean is over the "
+                    f"batch; divide by N = X.shape[0].", f"scale:N/{dim}")
     for dim, value in dims.items():
         if dim == "N" or not value or value == 1:
             continue
@@ -115,6 +121,14 @@ def explain(student: np.ndarray, expect, others: list, dims: dict, constants: di
     for hypothesis in expect.hypotheses:
         if fits(student, hypothesis.value):
             return Diagnosis(hypothesis.message, hypothesis.code)
+    precision = _precision(student, reference, label, expect.rtol)
+    if precision:
+        return precision
+    if student.shape == reference.shape and not np.any(student) and np.any(reference):
+        zeros = "0" if student.size == 1 else "all zeros"
+        return Diagnosis(f"your {label} is {zeros}: it is never computed or filled in (an array "
+                         "left as np.zeros made it, a sum never added to, or a loop that never "
+                         "runs).", "zeros")
     for other_label, other_value in others:
         if fits(student, other_value):
             return Diagnosis(f"your {label} equals the correct {other_label}: the returned values "
@@ -149,6 +163,27 @@ def explain(student: np.ndarray, expect, others: list, dims: dict, constants: di
         if where:
             return Diagnosis(where, "steps")
     return Diagnosis(_plain_error(student, reference, label, expect.rtol), "other")
+
+
+#: a test stricter than this expects float64 arithmetic; float32 rounding (~6e-8 per
+#: operation) leaves relative errors between it and FLOAT32_ERROR.
+FLOAT64_RTOL = 1e-6
+FLOAT32_ERROR = 1e-5
+
+
+def _precision(student, reference, label, rtol) -> Diagnosis | None:
+    """A value right to float32 precision only, in a test that expects float64 arithmetic."""
+    if rtol >= FLOAT64_RTOL or student.shape != reference.shape \
+            or not np.all(np.isfinite(student)):
+        return None
+    error = relative_error(student, reference)
+    if not rtol < error <= FLOAT32_ERROR:
+        return None
+    return Diagnosis(f"your {label} is right to about {-np.log10(error):.0f} significant "
+                     f"digits only (relative error {error:.2g}, tolerance {rtol:g}): that is "
+                     "float32 precision. Some of your arithmetic or storage is float32 (an "
+                     "array made with dtype=np.float32, or .astype(np.float32)); compute in "
+                     "float64.", "float32")
 
 
 def _plain_error(student, reference, label, rtol) -> str:

@@ -9,7 +9,12 @@ import numpy as np
 
 from grader.cases import (Call, Case, Expect, GradCheck, Hypothesis, Ref, call_case,
                           perturbed_calls)
+from grader.diagnose import relative_error
 from reference import rnn_linear as ref
+
+#: a hypothesis closer than this (relative) to the reference, or to an earlier hypothesis,
+#: could be confused with it and is left out.
+DISTINCT = 1e-3
 
 SIGNATURE = "((wx_grad, wRec_grad), grad_over_time)"
 LAST_STATE = (("col", -1),)
@@ -37,6 +42,81 @@ def output_gradient_case(rng, n_samples):
         dims={"N": n_samples})
 
 
+def backward_variant(X, S, grad_out, wRec, ks=None, state_offset=1, factor=True,
+                     overwrite=()):
+    """backward_gradient of the reference with one mistake, for hypotheses (trusted).
+
+    ks: the steps k the loop visits (default range(seq_len, 0, −1)); negative indices wrap
+    around as numpy does; state_offset=0 takes S_k instead of S_{k−1} as wRec's local gradient;
+    factor=False carries the gradient back without ·wRec; overwrite names the sums assigned
+    instead of added ("wx", "wRec"). Returns (wx_grad, wRec_grad, grad_over_time).
+    """
+    X, S = np.asarray(X, dtype=np.float64), np.asarray(S, dtype=np.float64)
+    n, steps = X.shape
+    got = np.zeros((n, steps + 1))
+    got[:, -1] = grad_out
+    wx = wr = 0.0
+    for k in (range(steps, 0, -1) if ks is None else ks):
+        term_x = np.sum(got[:, k] * X[:, k - 1])
+        term_r = np.sum(got[:, k] * S[:, k - state_offset])
+        wx = term_x if "wx" in overwrite else wx + term_x
+        wr = term_r if "wRec" in overwrite else wr + term_r
+        got[:, k - 1] = got[:, k] * (wRec if factor else 1.0)
+    return wx / n, wr / n, got
+
+
+def backward_candidates(X, S, grad_out, wRec) -> list:
+    """[(message, (wx_grad, wRec_grad, grad_over_time), code)]: the classic loop mistakes.
+    The messages name the mistake, not an output, so one covers every output it spoils."""
+    steps = np.shape(X)[1]
+    args = (X, S, grad_out, wRec)
+    overwrite = ("your gradients keep the contribution of only one step: wx and wRec are shared "
+                 "by every step, so add each step's term (wx_grad += …) instead of assigning it "
+                 "(wx_grad = …).")
+    return [
+        ("your loop over time stops before k = 1, so the first step's contribution (X_1 and "
+         "S_0) is missing and grad_over_time[:, 0] is never set: range(seq_len, 0, −1) visits "
+         "k = seq_len, …, 1.", backward_variant(*args, ks=range(steps, 1, -1)),
+         "loop:stops_early"),
+        ("your grad_over_time holds grad_out in its last column only: the gradient is never "
+         "carried back into it (a loop starting at k = seq_len − 1, or values carried back "
+         "without being stored in grad_over_time[:, k − 1]). range(seq_len, 0, −1) visits "
+         "k = seq_len, …, 1.", backward_variant(*args, ks=range(steps - 1, 0, -1)),
+         "loop:not_carried"),
+        ("your loop over time goes on to k = 0, where X[:, k − 1] and S[:, k − 1] are X[:, −1] "
+         "and S[:, −1]: numpy wraps around to the last step (and overwrites grad_over_time[:, "
+         "−1]). Stop at k = 1: range(seq_len, 0, −1).",
+         backward_variant(*args, ks=range(steps, -1, -1)), "loop:wraps"),
+        ("your loop runs forward in time (k = 1, 2, …), so each step reads grad_over_time[:, k] "
+         "before it has been carried back from step k + 1: go from the last step to the first, "
+         "range(seq_len, 0, −1).", backward_variant(*args, ks=range(1, steps + 1)),
+         "loop:forward"),
+        ("your wRec_grad takes S_k as the local gradient of wRec: in S_k = S_{k−1}·wRec + "
+         "X_k·wx the factor multiplying wRec is S_{k−1}, i.e. S[:, k − 1].",
+         backward_variant(*args, state_offset=0), "local:state"),
+        ("your gradient is not multiplied by wRec when it is carried back a step: "
+         "∂S_k/∂S_{k−1} = wRec, so grad_over_time[:, k − 1] = grad_over_time[:, k]·wRec.",
+         backward_variant(*args, factor=False), "local:no_wRec"),
+        (overwrite, backward_variant(*args, overwrite=("wx", "wRec")), "overwrite"),
+    ]
+
+
+def _hypotheses(reference, candidates) -> list:
+    """The (message, value, code) candidates that can be told apart from the reference and
+    from each other on this case's inputs, as Hypotheses (in the given order of priority)."""
+    reference = np.asarray(reference, dtype=np.float64)
+    kept = []
+    for message, value, code in candidates:
+        value = np.asarray(value, dtype=np.float64)
+        if value.shape != reference.shape or not np.all(np.isfinite(value)) \
+                or not np.any(value) or relative_error(value, reference) < DISTINCT:
+            continue
+        if any(relative_error(value, h.value) < DISTINCT for h in kept):
+            continue
+        kept.append(Hypothesis(message, value, code))
+    return kept
+
+
 def backward_gradient_case(rng, n_samples, seq_len, dtype="float64"):
     """backward_gradient on states and output gradient computed by the reference."""
     X, t, wx, wRec = _data(rng, n_samples, seq_len, dtype)
@@ -50,11 +130,24 @@ def backward_gradient_case(rng, n_samples, seq_len, dtype="float64"):
         f"your grad_over_time is divided by N = {n}: it should hold the per-sample gradients "
         "∂ξ_i/∂S_k, starting from grad_out as given; apply the 1/N only to wx_grad and "
         "wRec_grad.", grad_over_time / n)
+    candidates = backward_candidates(X, S, grad_out, wRec)
+    copied = ("your {0} equals the correct {1}: it is computed with {2} where its local "
+              "gradient is {3} (a line copied from {1}'s), or the two are returned in swapped "
+              "order, ((wx_grad, wRec_grad), grad_over_time).")
+    candidates.append((copied.format("wRec_grad", "wx_grad", "X_k", "S_{k−1}"),
+                       (None, wx_grad, None), "copied:wRec"))
+    candidates.append((copied.format("wx_grad", "wRec_grad", "S_{k−1}", "X_k"),
+                       (wRec_grad, None, None), "copied:wx"))
+
+    def hypotheses(part, reference):
+        return _hypotheses(reference, [(m, v[part], c) for m, v, c in candidates
+                                       if v[part] is not None])
     return call_case(
         "backward_gradient", (X, S, grad_out, wRec), ("X", "S", "grad_out", "wRec"),
-        [("wx_grad", (0, 0), wx_grad, {}),
-         ("wRec_grad", (0, 1), wRec_grad, {}),
-         ("grad_over_time", (1,), grad_over_time, {"time_axis": 1, "hypotheses": [per_sample]})],
+        [("wx_grad", (0, 0), wx_grad, {"hypotheses": hypotheses(0, wx_grad)}),
+         ("wRec_grad", (0, 1), wRec_grad, {"hypotheses": hypotheses(1, wRec_grad)}),
+         ("grad_over_time", (1,), grad_over_time,
+          {"time_axis": 1, "hypotheses": [per_sample] + hypotheses(2, grad_over_time)})],
         signature=SIGNATURE, dims={"N": n_samples, "T": seq_len})
 
 
