@@ -3,13 +3,13 @@ submission with its score, the tests it failed and its first diagnosis."""
 from grader.report import stats
 
 
-def print_table(graded_list, assignment, summary_page=None, file=None) -> None:
+def print_table(graded_list, assignment, summary_page=None, file=None, width=None) -> None:
     """summary_page: the class page, named under the table when it was written."""
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
-    console = Console(file=file, highlight=False)
+    console = Console(file=file, highlight=False, width=width)
     table = Table(title=f"{assignment.title} ({assignment.name})", title_justify="left",
                   expand=False)
     table.add_column("submission", no_wrap=True)
