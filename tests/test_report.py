@@ -253,7 +253,7 @@ def test_summary_table_for_a_terminal(samples):
     table = buffer.getvalue()
     batch = next(g for g in samples["rnn_linear"] if g.id == "batch_sum")
     row = next(line for line in table.splitlines() if "batch_sum" in line)
-    assert f"{batch.score:g} / {spec.max_score:g}" in row
+    assert f"{round(batch.score, 2):g} / {spec.max_score:g}" in row
     assert "summed over the batch" in row and "out/summary.html" in table
 
 

@@ -29,10 +29,10 @@ def print_table(graded_list, assignment, summary_page=None, file=None, width=Non
                                       else "") if first.codes else "")
         else:
             why = Text("all tests pass", style="green")
-        table.add_row(graded.id, Text(f"{graded.score:g} / {assignment.max_score:g}",
+        table.add_row(graded.id, Text(f"{round(graded.score, 2):g} / {assignment.max_score:g}",
                                       style=style), str(len(failed)), why)
     summary = stats.scores(graded_list)
-    table.caption = (f"mean {summary['mean']:.2f} · median {summary['median']:g} · "
+    table.caption = (f"mean {summary['mean']:.2f} · median {round(summary['median'], 2):g} · "
                      f"{sum(1 for g in graded_list if g.score >= assignment.max_score)} full marks"
                      + (f" · class page: {summary_page}" if summary_page else ""))
     table.caption_justify = "left"
