@@ -124,6 +124,9 @@ def explain(student: np.ndarray, expect, others: list, dims: dict, constants: di
     precision = _precision(student, reference, label, expect.rtol)
     if precision:
         return precision
+    clipped = _clipped(student, reference, label)
+    if clipped:
+        return clipped
     if student.shape == reference.shape and not np.any(student) and np.any(reference):
         zeros = "0" if student.size == 1 else "all zeros"
         return Diagnosis(f"your {label} is {zeros}: it is never computed or filled in (an array "
@@ -163,6 +166,20 @@ def explain(student: np.ndarray, expect, others: list, dims: dict, constants: di
         if where:
             return Diagnosis(where, "steps")
     return Diagnosis(_plain_error(student, reference, label, expect.rtol), "other")
+
+
+def _clipped(student, reference, label) -> Diagnosis | None:
+    """The reference clipped element-wise to ±c, c the largest magnitude the student has."""
+    if student.shape != reference.shape or student.size < 2 \
+            or not np.all(np.isfinite(student)):
+        return None
+    bound = float(np.max(np.abs(student)))
+    if bound == 0 or not np.any(np.abs(reference) > bound * (1 + 1e-9)) \
+            or not fits(student, np.clip(reference, -bound, bound)):
+        return None
+    return Diagnosis(f"your {label} is the correct gradient clipped to ±{bound:g}: clipping "
+                     "(np.clip) belongs to the training step, applied before the update; the "
+                     "backward pass must return the exact gradient.", "clipped")
 
 
 #: a test stricter than this expects float64 arithmetic; float32 rounding (~6e-8 per

@@ -4,15 +4,18 @@ reference's answers, run the numeric gradient checks, and explain every disagree
 Trusted side only. Knows nothing about notebooks or processes: a case, its outcome, the
 student's top-level constants and a way to name source lines come in; a Verdict goes out.
 """
+import re
 from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 
-from grader.cases import Case
-from grader.diagnose import explain, relative_error, scale_words
+from grader.cases import Case, Ref
+from grader.diagnose import Diagnosis, explain, relative_error, scale_words
 
 MAX_MESSAGES = 6
+#: numpy's words for operands of a matrix product whose shapes do not fit.
+SHAPE_ERRORS = ("mismatch in its core dimension", "not aligned")
 
 
 @dataclass
@@ -73,7 +76,17 @@ def _call_failure(case: Case, outcome, index: int, context: Context) -> tuple[st
         line, function = error["lines"][-1]
         where = f" ({context.describe_line(line)}, in {function})"
     text = f": {message}" if message else ""
-    return f"`{name}` raised {kind}{text}{where}.", "exception"
+    hint = ""
+    if kind == "ValueError" and any(s in message for s in SHAPE_ERRORS):
+        hint = (" The shapes of a matrix product do not fit: check each operand's shape; a "
+                "transpose (.T) may be missing or extra, or two operands exchanged.")
+    elif kind == "ValueError" and "could not be broadcast" in message:
+        shapes = set(re.findall(r"\((\d+),(\d+)\)", message))
+        if any(a != b and (b, a) in shapes for a, b in shapes):
+            hint = (" Two of these shapes are each other's transpose: one operand is "
+                    "transposed (np.outer(a, b) has the shape (len(a), len(b)); a gradient "
+                    "has the shape of its parameter).")
+    return f"`{name}` raised {kind}{text}{where}.{hint}", "exception"
 
 
 def _as_value(part, expected: np.ndarray, signature: str, label: str, function: str):
@@ -143,10 +156,31 @@ def _gradcheck(check, case, outcome, context) -> tuple[bool, str]:
                    f"{error:.2g}, tolerance {check.rtol:g}).")
 
 
+def _integer_dtype(part, reference: np.ndarray, label: str) -> Diagnosis | None:
+    """An integer array where the answer has fractions: floats were truncated on the way."""
+    if not (isinstance(part, np.ndarray) and part.dtype.kind in "iub"
+            and part.shape == reference.shape and np.any(reference != np.round(reference))):
+        return None
+    return Diagnosis(f"your {label} is an array of integers (dtype {part.dtype}), so fractions "
+                     "were cut off: an array made with np.zeros_like(x) or np.empty_like(x) "
+                     "takes the dtype of integer inputs, and floats stored into it are "
+                     "truncated. Make float arrays (np.zeros(x.shape), or convert the inputs "
+                     "first with np.asarray(x, dtype=float)).", "dtype:int")
+
+
+def _later_users(case: Case, index: int) -> list:
+    """The functions of later calls that receive part of call `index`'s result (its cache)."""
+    def refers(arg):
+        return isinstance(arg, Ref) and arg.call == index
+    return list(dict.fromkeys(
+        call.function for call in case.calls[index + 1:]
+        if any(refers(a) for a in (*call.args, *call.kwargs.values()))))
+
+
 def _conditions(case: Case, outcome) -> list:
     """Conditions on every value test: inputs unchanged, no floating-point warnings."""
     problems = []
-    for call, result in zip(case.calls, outcome.calls):
+    for index, (call, result) in enumerate(zip(case.calls, outcome.calls)):
         if not result.ok:
             continue
         if result.inputs is not None:
@@ -156,6 +190,16 @@ def _conditions(case: Case, outcome) -> list:
                         or not np.array_equal(back.astype(np.float64), sent, equal_nan=True)):
                     names = call.arg_names
                     name = names[position] if position < len(names) else f"argument {position + 1}"
+                    users = [f for f in _later_users(case, index) if f != call.function]
+                    if users:  # the inputs are checked after the whole case
+                        problems.append((
+                            f"the input `{name}` of `{call.function}` was modified in place, "
+                            f"by `{call.function}` or later through what it returned (its "
+                            f"cache) by `{users[0]}`: the cache holds that same array, so "
+                            "changing it (or a view of it, such as w[:-1], with *= or +=) "
+                            "changes the caller's array too; compute into a new array "
+                            "instead.", "inplace"))
+                        continue
                     problems.append((f"`{call.function}` modified its input `{name}` in place; "
                                      "compute into a new array instead.", "inplace"))
         if case.no_fp_warnings and result.fp_warnings:
@@ -205,7 +249,9 @@ def judge(case: Case, outcome, context: Context) -> Verdict:
             passed += 1
             continue
         others = [(label, ref) for label, ref in references if label != expect.label]
-        diagnosis = explain(value, expect, others, case.dims, context.constants)
+        diagnosis = (_integer_dtype(outcome.calls[expect.call].parts[expect.part], reference,
+                                    expect.label)
+                     or explain(value, expect, others, case.dims, context.constants))
         if value.shape == reference.shape and 0 < value.size <= MAX_EVIDENCE:
             scale = float(np.max(np.abs(reference))) or 1.0
             evidence.append(Evidence(expect.label, (value - reference) / scale, expect.time_axis,

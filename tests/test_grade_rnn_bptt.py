@@ -290,12 +290,12 @@ def test_step_back_with_the_current_state():
 
 
 def test_unexplained_mistake_says_where_it_first_appears():
-    # dU takes x_t where x_k belongs: right while the error stays at its own step, so the
-    # prefix of one step (t = 0) is right and the prefix of two is not
-    graded = bptt_with(("np.outer(delta, x[k])", "np.outer(delta, x[t])"))
+    # dW takes s_{t−1} where s_{k−1} belongs: right while the error stays at its own step, so
+    # the prefix of one step (t = 0) is right and the prefix of two is not
+    graded = bptt_with(("np.outer(delta, s_prev[k])", "np.outer(delta, s_prev[t])"))
     verdict = named(graded, FULL)
     assert verdict.codes == ["other"] and verdict.fraction == pytest.approx(2 / 3)
-    assert verdict.messages[0].startswith("Your dU is off by a relative error of")
+    assert verdict.messages[0].startswith("Your dW is off by a relative error of")
     assert verdict.messages[0].endswith("Cutting the sequence short shows where: your result "
                                         "first differs when step t=1 is included.")
 

@@ -108,6 +108,12 @@ def sigmoid_backward_case(rng, shape=(7,), dtype="float64"):
         ("your dx is missing the upstream gradient dout: the chain rule multiplies it by the "
          "local gradient, dx = dout·out·(1 − out).", _f64(out) * (1 - _f64(out)),
          "sigmoid_backward:no_dout"),
+        ("your dx uses 1 − out², the derivative of tanh written with its output: for the "
+         "sigmoid it is out·(1 − out), so dx = dout·out·(1 − out).",
+         _f64(dout) * (1 - _f64(out) ** 2), "sigmoid_backward:tanh"),
+        ("your dx is missing the factor out of the local gradient: dσ/dx = σ(x)(1 − σ(x)), so "
+         "dx = dout·out·(1 − out), not dout·(1 − out).", _f64(dout) * (1 - _f64(out)),
+         "sigmoid_backward:half"),
     ]
     return call_case("sigmoid_backward", (dout, out), ("dout", "out"),
                      [("dx", (), expected, {"hypotheses": _hypotheses(expected, candidates)})],
@@ -177,13 +183,18 @@ def _neuron_backward_variants(w, x, dout):
             (f"your {label} is missing the upstream gradient dout: multiply the local gradient "
              "by it, dz = dout·f·(1 − f).", value(dz["no_dout"]), "neuron:no_dout"),
         ]
+    swapped = ("your {} has the multiply gate's local gradients exchanged: in z = w·x the "
+               "gradient of a weight is its input (dw = dz·[x, 1]) and the gradient of an "
+               "input is its weight (dx = dz·w[:-1]).")
     dw_candidates = both("dw") + [
+        (swapped.format("dw"), right * np.append(w[:-1], 1.0), "neuron:swapped_inputs"),
         ("your dw has no gradient for the bias (its last entry): the bias's input is the "
          "constant 1, so dw[-1] = dz.", np.append(right * x, 0.0), "neuron:no_bias_grad"),
         ("your dw gives the bias w[-1]·dz: the bias's input is the constant 1, so "
          "dw[-1] = dz.", np.append(right * x, right * w[-1]), "neuron:bias_grad"),
     ]
-    return dw_candidates, both("dx")
+    return dw_candidates, both("dx") + [
+        (swapped.format("dx"), right * x, "neuron:swapped_inputs")]
 
 
 def neuron_backward_case(rng, d=3, dtype="float64"):
@@ -240,12 +251,15 @@ def neuron_gradient_check_case(rng, d=3, directions=2, step=STEP):
 # ---- staged computation --------------------------------------------------------------------
 
 def staged_variant(x, y, dout, drop=(), alias=False, inverse="square", square=2.0,
-                   sigmoid_local="output"):
+                   sigmoid_local="output", multiply="other"):
     """staged_backward of the reference with one mistake, for hypotheses (trusted).
 
     drop: paths left out, among "x:num", "x:sigx", "x:xpy", "y:sigy", "y:xpy";
     alias: dx and dy are one array (`dx = dxpy; dy = dxpy; dx += …; dy += …`);
-    inverse: "linear" takes −1/d as the local gradient of 1/d (instead of −1/d²);
+    inverse: "linear" takes −1/d as the local gradient of 1/d (instead of −1/d²), "positive"
+    takes +1/d²;
+    multiply: "self" gives each input of the multiply gate f = n·v its own value as local
+    gradient (dn = v·dout is right: "other");
     square: the factor in the local gradient 2q of q²;
     sigmoid_local: "sigma_again" uses σ(s)(1 − σ(s)) of the cached σ output s.
     Returns (dx, dy).
@@ -254,8 +268,9 @@ def staged_variant(x, y, dout, drop=(), alias=False, inverse="square", square=2.
     sigy, sigx = ref.sigmoid(y), ref.sigmoid(x)
     num, q = x + sigy, x + y
     den = sigx + q ** 2
-    dnum = dout / den
-    dden = (-1.0 / den ** 2 if inverse == "square" else -1.0 / den) * num * dout
+    local_inverse = {"square": -1.0 / den ** 2, "linear": -1.0 / den, "positive": 1.0 / den ** 2}
+    dnum, dinv = (dout / den, num * dout) if multiply == "other" else (num * dout, dout / den)
+    dden = local_inverse[inverse] * dinv
     dq = square * q * dden
 
     def local(s):
@@ -306,6 +321,13 @@ def _staged_candidates(x, y, dout) -> tuple[list, list]:
                   "s = σ(·) already computed, the local gradient is s·(1 − s), not "
                   "σ(s)·(1 − σ(s)) (check your sigmoid_backward too).",
              staged_variant(x, y, dout, sigmoid_local="sigma_again"), "staged:sigma_again"),
+            (var, f"your d{var} has +1/d² as the local gradient of v = 1/d (stage 7): the "
+                  "sign is wrong, d(1/d)/dd = −1/d².",
+             staged_variant(x, y, dout, inverse="positive"), "staged:inverse_sign"),
+            (var, f"your d{var} has each input of the multiply gate f = n·v scaled by its own "
+                  "value (stage 8): the multiply gate scales by the *other* input, "
+                  "dn = v·dout and dv = n·dout.",
+             staged_variant(x, y, dout, multiply="self"), "staged:multiply_self"),
         ]
     dx_candidates = [(m, v[0], c) for var, m, v, c in variants if var == "x"]
     dy_candidates = [(m, v[1], c) for var, m, v, c in variants if var == "y"]
@@ -397,7 +419,18 @@ def matmul_backward_case(rng, n=3, k=3, m=3, dtype="float64"):
                 < DISTINCT:
             return []
         return [Hypothesis(swapped, _f64(other), "matmul:swapped")]
+
+    def untransposed(label, value, left, right, formula):
+        """left·right without its transpose, where the shapes let it through."""
+        left, right = _f64(left), _f64(right)
+        if left.shape[1] != right.shape[0]:
+            return []
+        return _hypotheses(value, [(
+            f"your {label} is missing a transpose: {label} = {formula} (let the shapes decide: "
+            f"{label} has the shape of {label[1:]}).", left @ right, "matmul:no_transpose")])
     return call_case("matmul_backward", (dD, W, X), ("dD", "W", "X"),
-                     [("dW", (0,), dW, {"hypotheses": exchanged(dW, dX)}),
-                      ("dX", (1,), dX, {"hypotheses": exchanged(dX, dW)})],
+                     [("dW", (0,), dW, {"hypotheses": exchanged(dW, dX) + untransposed(
+                         "dW", dW, dD, X, "dD·Xᵀ")}),
+                      ("dX", (1,), dX, {"hypotheses": exchanged(dX, dW) + untransposed(
+                         "dX", dX, W, dD, "Wᵀ·dD")})],
                      signature="(dW, dX)")

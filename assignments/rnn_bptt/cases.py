@@ -94,8 +94,15 @@ def rnn_forward_case(rng, T=6, D=4, H=3, K=5, dtype="float64", large=False):
     state_message = ("your rnn_forward ignores the previous state: s_t = tanh(U x_t + "
                      "W s_{t−1}) with s_{−1} = 0; keep the state from one step for the next.")
     tanh_message = "your states are missing the tanh: s_t = tanh(U x_t + W s_{t−1})."
+    row_W = np.zeros_like(s)
+    prev = np.zeros(H)
+    for t in range(T):
+        prev = row_W[t] = np.tanh(Uf @ xf[t] + prev @ Wf)
+    row_message = ("your states use s_{t−1}·W, that is Wᵀ s_{t−1}: with s_t a column vector, "
+                   "s_t = tanh(U x_t + W s_{t−1}), i.e. W @ s_prev (or s_prev @ W.T).")
     s_candidates = [(state_message, no_state, "forward:no_recurrence"),
-                    (tanh_message, no_tanh, "forward:no_tanh")]
+                    (tanh_message, no_tanh, "forward:no_tanh"),
+                    (row_message, row_W, "forward:W_transposed")]
     y_candidates = [
         ("your y_hat is normalized over time instead of over the classes: each row y_hat[t] is "
          "a distribution over the K classes and sums to 1; apply softmax to the (T, K) scores "
@@ -104,6 +111,7 @@ def rnn_forward_case(rng, T=6, D=4, H=3, K=5, dtype="float64", large=False):
          s @ Vf.T, "forward:no_softmax"),
         (state_message, ref.softmax(no_state @ Vf.T), "forward:no_recurrence"),
         (tanh_message, ref.softmax(no_tanh @ Vf.T), "forward:no_tanh"),
+        (row_message, ref.softmax(row_W @ Vf.T), "forward:W_transposed"),
     ]
     case = call_case("rnn_forward", (x, U, W, V), ("x", "U", "W", "V"),
                      [("s", (0,), s, {"time_axis": 0,
@@ -141,19 +149,21 @@ def rnn_loss_case(rng, T=6, K=5, dtype="float64"):
 
 def bptt_variant(x, y, U, W, V, truncate=None, keep_step=None, keep_term=None, onehot=True,
                  entry="square", back="square", overwrite=None, transpose=True, wrap=False,
-                 back_state="previous"):
+                 back_state="previous", input_at="k"):
     """The reference BPTT with one mistake, for hypotheses (trusted).
 
     keep_step(t): whether the error made at step t is used at all (loop bounds over t);
     keep_term(t, k): whether the error of step t reaches step k (default: the truncation);
-    onehot=False forgets to subtract the one-hot target from ŷ_t;
+    onehot=False forgets to subtract the one-hot target from ŷ_t; onehot="columns" subtracts 1
+    in every row at every target class (delta_o[:, y] −= 1);
     entry / back: "linear" uses 1 − s instead of 1 − s² for tanh' where the error enters s_t,
     and at each step back through W;
     overwrite: "steps" keeps only the last step t visited by a loop t = T−1, …, 0 (or
     "steps_up" for t = 0, …, T−1), "terms" only the last single term (t, k) visited;
     transpose=False steps back with W δ instead of Wᵀ δ;
     wrap=True takes s[k − 1] for s_{k−1} also at k = 0, where numpy wraps around to s[T − 1];
-    back_state="current" steps back with 1 − s_k² instead of 1 − s_{k−1}².
+    back_state="current" steps back with 1 − s_k² instead of 1 − s_{k−1}²;
+    input_at="t" adds δ x_tᵀ to dU for every term k (instead of δ x_kᵀ).
     Returns (dU, dW, dV).
     """
     x, U, W, V = (_f64(a) for a in (x, U, W, V))
@@ -165,7 +175,9 @@ def bptt_variant(x, y, U, W, V, truncate=None, keep_step=None, keep_term=None, o
         s_prev[0] = s[-1]
     back_W = W.T if transpose else W
     delta_o = y_hat.copy()
-    if onehot:
+    if onehot == "columns":
+        delta_o[:, y] -= 1.0
+    elif onehot:
         delta_o[np.arange(T), y] -= 1.0
     tanh_grad = {"square": lambda a: 1.0 - a ** 2, "linear": lambda a: 1.0 - a}
     if keep_term is None:
@@ -181,7 +193,8 @@ def bptt_variant(x, y, U, W, V, truncate=None, keep_step=None, keep_term=None, o
         for k in range(t, -1, -1):
             if not keep_term(t, k):
                 break
-            term_dU, term_dW = np.outer(delta, x[k]), np.outer(delta, s_prev[k])
+            term_dU = np.outer(delta, x[t if input_at == "t" else k])
+            term_dW = np.outer(delta, s_prev[k])
             if overwrite == "terms":
                 step_dU, step_dW = term_dU, term_dW
             else:
@@ -257,6 +270,13 @@ def bptt_candidates(x, y, U, W, V, truncate=None) -> list:
          "cross-entropy with respect to the scores V s_t subtracts the one-hot target, 1 at "
          "the target class (delta_o[t, y[t]] −= 1).",
          bptt_variant(*args, truncate=truncate, onehot=False), "bptt:no_onehot"),
+        ("your bptt subtracts 1 at the target classes of every step in every row "
+         "(delta_o[:, y] −= 1): subtract the one-hot target of step t from row t only, "
+         "delta_o[np.arange(T), y] −= 1.",
+         bptt_variant(*args, truncate=truncate, onehot="columns"), "bptt:onehot_columns"),
+        ("your dU adds δ x_tᵀ for every step k the error goes back through: at step k the "
+         "input is x_k, so add δ x_kᵀ (and δ s_{k−1}ᵀ to dW).",
+         bptt_variant(*args, truncate=truncate, input_at="t"), "bptt:input_at_t"),
         ("your loop over time skips t = 0, so the error made at the first step is missing: "
          "use range(T − 1, −1, −1) or reversed(range(T)).",
          bptt_variant(*args, truncate=truncate, keep_step=lambda t: t >= 1), "loop:skip_first"),
