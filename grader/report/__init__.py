@@ -188,9 +188,10 @@ def summary_page(graded_list, assignment, links: bool = True) -> str:
 
 
 def _chart_label(diagnosis) -> str:
-    """A generic diagnosis by its title, an assignment's own by its code (its title is a
-    sentence)."""
-    return diagnosis.title if diagnosis.code in stats.TITLES else diagnosis.code
+    """A diagnosis by its title, or by its code where the title is a long sentence."""
+    if diagnosis.code in stats.TITLES or len(diagnosis.title) <= 48:
+        return diagnosis.title
+    return diagnosis.code
 
 
 # ---- writing --------------------------------------------------------------------------------
