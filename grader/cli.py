@@ -3,6 +3,7 @@ logic lives in the modules it calls."""
 import os
 import queue
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -54,6 +55,12 @@ def start_workers(jobs: int, isolation: str) -> queue.Queue:
     return workers
 
 
+#: one notebook read (ast.parse) at a time: CPython 3.11 shares the AST constructor's recursion
+#: counter between threads, so two parses at once can fail with "SystemError: AST constructor
+#: recursion depth mismatch" (python/cpython#106905); reading is milliseconds, grading stays parallel
+_READING = threading.Lock()
+
+
 def grade_all(assignment, entries, out: Path, jobs: int, isolation: str = "auto",
               on_graded=None) -> list:
     """Grade (id, path, error) entries with `jobs` warm workers; results are written (and
@@ -64,7 +71,8 @@ def grade_all(assignment, entries, out: Path, jobs: int, isolation: str = "auto"
         submission_id, path, error = entry
         if error is None:
             try:
-                submission = load_submission(path, submission_id)
+                with _READING:
+                    submission = load_submission(path, submission_id)
             except SubmissionError as exc:
                 error = str(exc)
         if error is not None:
