@@ -389,8 +389,10 @@ def test_regrade_one_student_or_the_whole_assignment(subs, tmp_path):
     assert invoke("grade", "rnn_linear", subs, *where).exit_code == 0
 
     # one student, from the notebook the gradebook recorded
+    (out / "bob" / "feedback.html").unlink()
     result = invoke("regrade", "rnn_linear", "--student", "bob", *where)
     assert result.exit_code == 0, result.output + result.stderr
+    assert (out / "bob" / "feedback.html").is_file()  # regrade writes what grade writes
     with Gradebook(book) as gb:
         assert {s.student: s.attempts for s in gb.standings()} == {"alice": 1, "bob": 2,
                                                                   "carol": 1}

@@ -163,8 +163,10 @@ def _where(command):
               default=None, help=f"Gradebook file (default: {FILENAME} in the course folder).")
 @click.option("--junit", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Also write JUnit XML here.")
+@click.option("--no-html", is_flag=True,
+              help="Skip the feedback pages (<id>/feedback.html, summary.html).")
 def regrade(assignment, students, submissions, out, jobs, course, isolation, gradebook_path,
-            junit):
+            junit, no_html):
     """Grade ASSIGNMENT again, for every student or the named ones, and record new runs.
 
     Without --submissions, each student's notebook is the one their latest recorded run graded
@@ -195,7 +197,7 @@ def regrade(assignment, students, submissions, out, jobs, course, isolation, gra
         _fail(f"no notebooks found in {submissions}")
     record = open_recorder(path, spec, entries, sources)
     grade_batch(spec, entries, out, jobs, isolation, began, record=record, junit=junit,
-                subset=bool(students))
+                subset=bool(students), html=not no_html)
 
 
 def _recorded_entries(path, assignment, students):
