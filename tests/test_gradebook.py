@@ -361,7 +361,7 @@ def subs(tmp_path):
 def test_grade_records_every_run_and_writes_junit(subs, tmp_path):
     book, out, junit = tmp_path / "gb.sqlite", tmp_path / "out", tmp_path / "ci" / "junit.xml"
     result = invoke("grade", "rnn_linear", subs, "--out", out, "--course", COURSE,
-                    "--gradebook", book, "--junit", junit, "--jobs", "2")
+                    "--gradebook", book, "--junit", junit, "--jobs", "2", "--no-html")
     assert result.exit_code == 0, result.output + result.stderr
     assert f"gradebook: recorded 3 runs in {book}" in result.output
     grades = {r["submission"]: r for r in csv.DictReader((out / "grades.csv").open())}
@@ -402,11 +402,12 @@ def test_regrade_one_student_or_the_whole_assignment(subs, tmp_path):
 
     # alice resubmits a wrong notebook: regrade her from the folder
     shutil.copy(SAMPLES / "sign_flipped.ipynb", subs / "alice.ipynb")
-    result = invoke("regrade", "rnn_linear", "--student", "alice", "--submissions", subs, *where)
+    result = invoke("regrade", "rnn_linear", "--student", "alice", "--submissions", subs, *where,
+                    "--no-html")
     assert result.exit_code == 0, result.output + result.stderr
 
     # the whole assignment, one command
-    result = invoke("regrade", "rnn_linear", *where)
+    result = invoke("regrade", "rnn_linear", *where, "--no-html")
     assert result.exit_code == 0, result.output + result.stderr
     assert "recorded 3 runs" in result.output
     with Gradebook(book) as gb:
@@ -441,11 +442,11 @@ def test_default_gradebook_lives_in_the_course_folder(subs, tmp_path):
         (course / part).symlink_to(COURSE / part)
     out = tmp_path / "out"
     skipped = invoke("grade", "rnn_linear", subs, "--course", course, "--out", out,
-                     "--no-gradebook", "--student", "carol")
+                     "--no-gradebook", "--student", "carol", "--no-html")
     assert skipped.exit_code == 0 and not (course / "gradebook.sqlite").exists()
     assert "gradebook: recorded" not in skipped.output
     recorded = invoke("grade", "rnn_linear", subs, "--course", course, "--out", out,
-                      "--student", "carol")
+                      "--student", "carol", "--no-html")
     assert recorded.exit_code == 0 and runs_in(course / "gradebook.sqlite") == 1
     listing = invoke("gradebook", "list", "--course", course)
     assert listing.exit_code == 0 and "carol" in listing.output

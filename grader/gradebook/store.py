@@ -185,15 +185,10 @@ class Gradebook:
 
     def latest_runs(self, assignment: str, students=()) -> list:
         """The latest run of each student of an assignment (only the named ones, if any)."""
-        runs = []
-        for standing in self.standings(assignment):
-            if students and standing.student not in students:
-                continue
-            (run_id,) = self.db.execute(
-                "SELECT MAX(id) FROM runs WHERE assignment = ? AND student = ?",
-                (assignment, standing.student)).fetchone()
-            runs.append(self.run(run_id))
-        return runs
+        runs = [Run(*row) for row in self.db.execute(
+            f"SELECT {_RUN_COLUMNS} FROM runs WHERE id IN (SELECT MAX(id) FROM runs "
+            "WHERE assignment = ? GROUP BY student) ORDER BY student", (assignment,))]
+        return [run for run in runs if not students or run.student in students]
 
 
 class _Transaction:
