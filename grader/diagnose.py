@@ -49,8 +49,10 @@ def scale_words(alpha: float, label: str, dims: dict, constants: dict,
                              "mean; divide by N = X.shape[0] once.", "scale:N")
         if close(magnitude, 1 / n):
             return Diagnosis(f"your {label} is exactly {sign}1/{n:g} of {against} (N = {n:g}, "
-                             "the batch size): the 1/N is applied twice (for instance in "
-                             "output_gradient and again in backward_gradient).", "scale:1/N")
+                             "the batch size): divided by N once too often (the 1/N is "
+                             "applied twice, for instance in output_gradient and again in "
+                             "backward_gradient, or averaged over the batch where the loss "
+                             "sums).", "scale:1/N")
         for name, value in sorted(constants.items()):
             if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 \
                     and value != n and close(magnitude, n / value):

@@ -42,10 +42,13 @@ OTHER_ORDERS = {"ifog": "", "ifgo": " (PyTorch's and Keras' order)"}
 # ---- an LSTM that can make the known mistakes ------------------------------------------------
 
 def variant_forward(X, W, b, use_state=False, *, order=ORDER, forget="sigmoid", concat="xh",
-                    dtype=np.float64):
+                    dtype=np.float64, tanh_c=True, inplace_c=False):
     """lstm_forward with switches: `order` names the gate of each column block ("ifog": the
     first block is the input gate); forget="tanh" squashes the forget gate with tanh;
-    concat="hx" puts h_{t−1} before x_t; dtype=np.float32 computes in float32."""
+    concat="hx" puts h_{t−1} before x_t; dtype=np.float32 computes in float32;
+    tanh_c=False outputs h_t = o ⊙ c_t; inplace_c=True updates one cell-state array in place
+    (c *= f; c += i ⊙ g), so every step's cached c_{t−1} is the last c_T."""
+    tanh_c_on = tanh_c
     X, W, b = (np.asarray(v, dtype=dtype) for v in (X, W, b))
     N, T, D = X.shape
     H = W.shape[1] // 4
@@ -63,22 +66,28 @@ def variant_forward(X, W, b, use_state=False, *, order=ORDER, forget="sigmoid", 
         g = np.tanh(block["g"])
         c_prev = c
         c = f * c_prev + i * g
-        tanh_c = np.tanh(c)
+        tanh_c = np.tanh(c) if tanh_c_on else c
         h = o * tanh_c
         out[:, t] = c if use_state else h
         steps.append((z, f, i, o, g, c_prev, tanh_c))
+    if inplace_c:
+        steps = [(z, f, i, o, g, c, tanh) for z, f, i, o, g, _, tanh in steps]
     return out, {"W": W, "D": D, "use_state": bool(use_state), "steps": steps, "order": order,
                  "forget": forget, "concat": concat, "dtype": dtype}
 
 
 def variant_backward(dout, cache, *, dout_at=None, forget_derivative=None, carry_dc=True,
-                     carry_dh=True, missing=None, accumulate=True):
+                     carry_dh=True, missing=None, accumulate=True, linear=(),
+                     sigma_again=False, carry_f=True, steps_from=None):
     """lstm_backward of variant_forward's cache, with switches: dout_at ("h" or "c") is where
     the upstream gradient enters (by default where the output is taken); forget_derivative
     ("sigmoid" or "tanh") is the local gradient used for the forget gate (by default the one
     of its forward); carry_dc / carry_dh pass dc_next / dh_next to the step before; missing
     ("f", "i", "o", "g" or "c") leaves out that gate's local gradient (σ' or tanh'), or
-    tanh'(c_t) for "c"; accumulate=False overwrites dW and db at every step."""
+    tanh'(c_t) for "c"; accumulate=False overwrites dW and db at every step; linear names
+    where 1 − s replaces tanh's 1 − s² ("c": tanh(c_t), "g": the block input); sigma_again
+    takes σ(s)(1 − σ(s)) of the cached gate outputs s; carry_f=False carries dc_next = dc
+    without ⊙ f; steps_from is the backward loop's range over t (default T − 1, …, 0)."""
     W, D, steps, order, dtype = (cache[k] for k in ("W", "D", "steps", "order", "dtype"))
     dout_at = dout_at or ("c" if cache["use_state"] else "h")
     forget_derivative = forget_derivative or cache["forget"]
@@ -89,14 +98,18 @@ def variant_backward(dout, cache, *, dout_at=None, forget_derivative=None, carry
     db = np.zeros(W.shape[1], dtype=dtype)
     dh_next = np.zeros((N, H), dtype=dtype)
     dc_next = np.zeros((N, H), dtype=dtype)
-    for t in range(T - 1, -1, -1):
+    for t in (range(T - 1, -1, -1) if steps_from is None else steps_from(T)):
         z, f, i, o, g, c_prev, tanh_c = steps[t]
         dh = dh_next + dout[:, t] if dout_at == "h" else dh_next
-        dc = dc_next + dh * o * (1.0 if missing == "c" else 1.0 - tanh_c ** 2)
+        tanh_local = 1.0 - (tanh_c if "c" in linear else tanh_c ** 2)
+        dc = dc_next + dh * o * (1.0 if missing == "c" else tanh_local)
         if dout_at == "c":
             dc = dc + dout[:, t]
-        local = {"f": f * (1 - f) if forget_derivative == "sigmoid" else 1 - f ** 2,
-                 "i": i * (1 - i), "o": o * (1 - o), "g": 1 - g ** 2}
+        def dsig(s):
+            s = sigmoid(s) if sigma_again else s
+            return s * (1 - s)
+        local = {"f": dsig(f) if forget_derivative == "sigmoid" else 1 - f ** 2,
+                 "i": dsig(i), "o": dsig(o), "g": 1 - (g if "g" in linear else g ** 2)}
         if missing in local:
             local[missing] = 1.0
         upstream = {"f": dc * c_prev, "i": dc * g, "o": dh * tanh_c, "g": dc * i}
@@ -112,7 +125,7 @@ def variant_backward(dout, cache, *, dout_at=None, forget_derivative=None, carry
         else:
             dh_next, dX[:, t] = dz[:, :H], dz[:, H:]
         dh_next = dh_next if carry_dh else np.zeros_like(dh_next)
-        dc_next = dc * f if carry_dc else np.zeros_like(dc)
+        dc_next = (dc * f if carry_f else dc) if carry_dc else np.zeros_like(dc)
     return dX, dW, db
 
 
@@ -137,6 +150,11 @@ def _concat_hx(label):
             "last H).")
 
 
+def _h_without_tanh(label):
+    return (f"your {label} is what h_t = o ⊙ c_t gives: the hidden state squashes the cell "
+            "state, h_t = o ⊙ tanh(c_t).")
+
+
 def _precision(label):
     return (f"your {label} is right to about 7 significant digits only, the precision of "
             "float32: some of your arithmetic or storage is float32 (an array made with "
@@ -149,7 +167,8 @@ def _forward_variants():
     variants = [(lambda label, o=o: _order_message(label, o), f"gate-order:{o}", {"order": o})
                 for o in OTHER_ORDERS]
     variants += [(_forget_tanh, "forget-tanh", {"forget": "tanh"}),
-                 (_concat_hx, "concat-hx", {"concat": "hx"})]
+                 (_concat_hx, "concat-hx", {"concat": "hx"}),
+                 (_h_without_tanh, "h-no-tanh", {"tanh_c": False})]
     return variants
 
 
@@ -157,8 +176,12 @@ def _distinct(hypotheses, reference, label):
     """Leave out hypotheses indistinguishable from the reference, then add the float32 one: a
     value that fails the float64 tolerance yet lies within the fit (1e-6) of the reference."""
     reference = np.asarray(reference, dtype=np.float64)
-    kept = [h for h in hypotheses
-            if h.value.shape != reference.shape or relative_error(h.value, reference) > DISTINCT]
+    kept = []
+    for h in hypotheses:  # (also leave out one that repeats an earlier, e.g. all zeros at T = 1)
+        if (h.value.shape != reference.shape or relative_error(h.value, reference) > DISTINCT) \
+                and not any(k.value.shape == h.value.shape
+                            and relative_error(h.value, k.value) <= DISTINCT for k in kept):
+            kept.append(h)
     return kept + [Hypothesis(_precision(label), reference, "float32")]
 
 
@@ -229,6 +252,36 @@ def backward_hypotheses(X, W, b, use_state, dout, grads):
         add(lambda label, factor=factor: f"your {label} is what leaving out a local gradient "
             f"gives: {factor}.", f"missing-local:{gate}",
             variant_backward(dout, cache, missing=gate))
+    add(lambda label: (
+        f"your {label} is what a cell state updated in place gives (c *= f; c += i * g): the "
+        "c_{t−1} your cache keeps is that same array, so at the end every step's cached "
+        "c_{t−1} holds the last cell state c_T. Make a new array each step, "
+        "c = f * c_prev + i * g."), "inplace-c",
+        variant_backward(dout, variant_forward(X, W, b, use_state, inplace_c=True)[1]))
+    add(lambda label: (
+        f"your {label} is what 1 − tanh(c_t) as the derivative of tanh gives: written with its "
+        "output it is 1 − tanh²(c_t), so dc = dc_next + dh ⊙ o ⊙ (1 − tanh²(c_t))."),
+        "tanh-linear:c", variant_backward(dout, cache, linear=("c",)))
+    add(lambda label: (
+        f"your {label} is what 1 − g as the block input's local gradient gives: g = tanh(·), "
+        "whose derivative written with its output is 1 − g²."),
+        "tanh-linear:g", variant_backward(dout, cache, linear=("g",)))
+    add(lambda label: (
+        f"your {label} is what σ applied again to the gate outputs gives: f, i and o are "
+        "already σ(a), so their local gradients are f(1 − f), i(1 − i), o(1 − o), not "
+        "σ(f)(1 − σ(f)), …"), "sigma-again", variant_backward(dout, cache, sigma_again=True))
+    add(lambda label: (
+        f"your {label} is what carrying dc_next = dc to the step before gives: c_{{t−1}} reaches "
+        "c_t through the forget gate, c_t = f ⊙ c_{t−1} + i ⊙ g, so dc_next = dc ⊙ f."),
+        "carry-without-f", variant_backward(dout, cache, carry_f=False))
+    add(lambda label: (
+        f"your {label} is what a backward loop that skips t = 0 gives (range(T − 1, 0, −1)): "
+        "the loop must visit every step down to 0, range(T − 1, −1, −1)."),
+        "loop:skip-first", variant_backward(dout, cache, steps_from=lambda T: range(T - 1, 0, -1)))
+    add(lambda label: (
+        f"your {label} is what a backward loop that skips the last step gives (range(T − 2, "
+        "−1, −1)): it must start at t = T − 1, range(T − 1, −1, −1)."),
+        "loop:skip-last", variant_backward(dout, cache, steps_from=lambda T: range(T - 2, -1, -1)))
     add(lambda label: (
         f"your {label} is what assigning instead of accumulating gives: only the contribution "
         "of t = 0, the last step a backward loop visits, is left. W and b are shared by all "
