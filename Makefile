@@ -8,7 +8,7 @@ SUBMISSIONS ?=
 OUT ?= out
 ASSIGNMENTS := gates rnn_linear rnn_bptt lstm
 
-.PHONY: help setup test grade assignments bench clean
+.PHONY: help setup test grade assignments bench mutants clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ assignments: $(STAMP) ## Regenerate student notebooks, samples and public case d
 bench: $(STAMP) ## Throughput with full isolation vs executing notebooks in a Jupyter kernel
 	$(PY) -m pip install --quiet -e '.[test,bench]'
 	$(PY) -m bench
+
+mutants: $(STAMP) ## Detection power: grade each catalogue of realistic mistakes and correct variants
+	$(PY) -m grader mutants
 
 clean: ## Remove the virtual environment and outputs
 	rm -rf $(VENV) $(OUT) build dist *.egg-info

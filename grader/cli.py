@@ -261,13 +261,17 @@ def build(names, course):
 @click.option("--course", type=click.Path(path_type=Path, file_okay=False), default=None)
 @click.option("--markdown", is_flag=True, help="Print the table in Markdown (for the README).")
 @click.option("--verbose", is_flag=True, help="Also list every catalogue entry.")
-def mutants(names, course, markdown, verbose):
+@click.option("--readme", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Also write the Markdown table between the mutants markers of this file.")
+def mutants(names, course, markdown, verbose, readme):
     """Grade each assignment's catalogue of realistic mistakes and correct variants
     (assignments/<name>/mutants.py) and print what the grader catches and names."""
     from grader import mutation
 
     try:
         measurements = mutation.measure_all(names, find_course(course))
+        if readme:
+            mutation.update_readme(readme, measurements)
     except (AssignmentError, mutation.CatalogueError, SandboxError) as exc:
         _fail(str(exc))
     mutation.report(measurements, markdown=markdown, verbose=verbose)

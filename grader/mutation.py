@@ -374,3 +374,17 @@ def goals_met(measurements: list, diagnosed_share: float = 0.9) -> bool:
         if m.mistakes and len(m.diagnosed) < diagnosed_share * len(m.mistakes):
             return False
     return True
+
+
+BEGIN = "<!-- mutants: the table below is written by `grader mutants --readme README.md` -->"
+END = "<!-- mutants: end -->"
+
+
+def update_readme(path: Path, measurements: list) -> None:
+    """Replace the table between BEGIN and END in `path` with the current one."""
+    text = Path(path).read_text()
+    if text.count(BEGIN) != 1 or text.count(END) != 1 or text.index(BEGIN) > text.index(END):
+        raise CatalogueError(f"{path}: needs one {BEGIN!r} line and one {END!r} line after it")
+    head, rest = text.split(BEGIN)
+    _, tail = rest.split(END)
+    Path(path).write_text(f"{head}{BEGIN}\n{markdown_table(measurements)}{END}{tail}")
