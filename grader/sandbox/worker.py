@@ -8,6 +8,10 @@ that case as failed and forks a new child for the cases after it.
 Run as: python -m grader.sandbox.worker JOB_FD RESULT_FD [--sandboxed] [--drop-to UID]
 (--sandboxed: inside bubblewrap's own pid namespace, so every process but ours and pid 1 is a
 leftover of a submission; --drop-to: become that unprivileged user first).
+
+Sandboxed, a child's end is the end of every process it started (also those that left its
+process group with setsid), the memory of all of them together is watched, and the private
+/tmp is emptied after each submission, so nothing one submission leaves can touch the next.
 """
 import ctypes
 import os
@@ -19,6 +23,11 @@ import sys
 import tempfile
 import time
 
+# `python -m` put the working folder first on sys.path: "/tmp" in the sandbox, writable by
+# submissions. A module planted there must not shadow one a later submission imports.
+if sys.path and sys.path[0] in ("", os.getcwd()):
+    del sys.path[0]
+
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # one thread: fork-safe and cheap
 
 import numpy as np  # noqa: E402,F401  (imported once here so children start warm)
@@ -27,11 +36,14 @@ from grader import wire  # noqa: E402
 from grader.sandbox import harness  # noqa: E402
 
 CHILD_FD = 3
+#: seconds between two looks at the memory of a sandboxed submission's processes
+MEMORY_POLL = 0.05
+PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
-def _limit(kind, value):
+def _limit(kind, value, hard=None):
     try:
-        resource.setrlimit(kind, (value, value))
+        resource.setrlimit(kind, (value, value if hard is None else hard))
     except (ValueError, OSError):
         pass  # a hard limit already lower than ours is fine
 
@@ -49,7 +61,8 @@ def enter_child(result_fd: int, scratch: str, limits: dict) -> None:
     os.closerange(CHILD_FD + 1, 1 << 16)
     mib = 2**20
     _limit(resource.RLIMIT_AS, int(limits["memory_mb"]) * mib)
-    _limit(resource.RLIMIT_CPU, int(limits["cpu_seconds"]))
+    # soft < hard: SIGXCPU at the limit says why; with soft == hard the kernel sends SIGKILL
+    _limit(resource.RLIMIT_CPU, int(limits["cpu_seconds"]), int(limits["cpu_seconds"]) + 1)
     _limit(resource.RLIMIT_FSIZE, int(limits["file_mb"]) * mib)
     _limit(resource.RLIMIT_NOFILE, 64)
     if limits.get("processes"):
@@ -59,13 +72,67 @@ def enter_child(result_fd: int, scratch: str, limits: dict) -> None:
     os.environ.update(HOME=scratch, TMPDIR=scratch)
 
 
-def _reap(pid: int) -> str:
-    """Kill the child's whole process group and say how the child ended."""
+def _others() -> list:
+    """Sandboxed: the pids of every process but ours and pid 1 (bubblewrap's init)."""
+    me = os.getpid()
+    return [int(e) for e in os.listdir("/proc") if e.isdigit() and int(e) not in (1, me)]
+
+
+def kill_leftovers() -> None:
+    """Sandboxed: end every other process in our pid namespace, also those that called setsid
+    to leave the child's process group. kill(-1) reaches them all at once in the kernel, so a
+    process forking in a loop cannot slip between a listing and the kills; wait until they are
+    gone (bubblewrap's init reaps the orphans)."""
+    deadline = time.monotonic() + 2.0
+    while True:
+        try:
+            os.kill(-1, signal.SIGKILL)  # not ourselves, not pid 1; only our pid namespace
+        except ProcessLookupError:
+            pass
+        if not _others() or time.monotonic() > deadline:
+            return
+        time.sleep(0.002)
+
+
+def _anon_bytes(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm") as f:
+            fields = f.read().split()
+        return (int(fields[1]) - int(fields[2])) * PAGE  # resident − shared: anonymous memory
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def memory_guard(limits: dict):
+    """Sandboxed: a check that the submission's processes together stay within memory_mb.
+    RLIMIT_AS bounds each process; this bounds their sum (forks × RLIMIT_AS could exhaust the
+    machine). Pages a fork shares with the warm worker are not counted against it."""
+    budget = int(limits["memory_mb"]) * 2**20
+    baseline = _anon_bytes(os.getpid())
+    return lambda: sum(max(0, _anon_bytes(p) - baseline) for p in _others()) > budget
+
+
+def _read(reader, deadline: float, guard):
+    """reader.read(deadline), looking at the memory every MEMORY_POLL s when guarded."""
+    while True:
+        step = deadline if guard is None else min(deadline, time.monotonic() + MEMORY_POLL)
+        frame, problem = reader.read(step)
+        if problem != "timeout" or step >= deadline:
+            return frame, problem
+        if guard():
+            return None, "memory"
+
+
+def _reap(pid: int, sandboxed: bool = False) -> str:
+    """Kill the child's whole process group (sandboxed: every process it started) and say how
+    the child ended."""
     try:
         os.killpg(pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
     _, status = os.waitpid(pid, 0)
+    if sandboxed:
+        kill_leftovers()
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
         name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
@@ -78,11 +145,14 @@ def _cause(problem: str, ended: str, limits: dict, timeout: float) -> str:
         return f"took longer than {timeout:g} s (an endless loop?)"
     if problem == "too large":
         return f"returned more than {limits['max_frame_mb']} MiB of output"
+    if problem == "memory":
+        return f"used more than {limits['memory_mb']} MiB of memory (all its processes together)"
     if "SIGXCPU" in ended:
         return f"used more than {limits['cpu_seconds']} s of CPU time"
     if "SIGKILL" in ended or "SIGSEGV" in ended:
         return f"the process was {ended} (out of memory? the limit is {limits['memory_mb']} MiB)"
-    return f"the process {ended} (sys.exit or os._exit called?)"
+    was = "was " if ended.startswith("killed") else ""
+    return f"the process {was}{ended} (sys.exit, os._exit or a signal to itself?)"
 
 
 def _report(out_fd: int, message: dict) -> None:
@@ -91,9 +161,10 @@ def _report(out_fd: int, message: dict) -> None:
     wire.write_frame(out_fd, b"W" + wire.encode(message))
 
 
-def supervise(job: dict, out_fd: int) -> None:
+def supervise(job: dict, out_fd: int, sandboxed: bool = False) -> None:
     """Run one job, restarting a child after each case that hangs or kills it."""
     limits, timeouts = job["limits"], job["timeouts"]
+    guard = memory_guard(limits) if sandboxed else None
     total = len(job["cases"])
     scratch = tempfile.mkdtemp(prefix="grader-scratch-")
     start = 0
@@ -110,9 +181,9 @@ def supervise(job: dict, out_fd: int) -> None:
                     os._exit(0)
             os.close(write_end)
             reader = wire.FrameReader(read_end, int(limits["max_frame_mb"]) * 2**20)
-            frame, problem = reader.read(time.monotonic() + limits["setup_timeout"])
+            frame, problem = _read(reader, time.monotonic() + limits["setup_timeout"], guard)
             if problem:
-                ended = _reap(pid)
+                ended = _reap(pid, sandboxed)
                 os.close(read_end)
                 cause = _cause(problem, ended, limits, limits["setup_timeout"])
                 for index in range(start, total):
@@ -123,12 +194,12 @@ def supervise(job: dict, out_fd: int) -> None:
                 wire.write_frame(out_fd, b"S" + frame)
             index = start
             while index < total:
-                frame, problem = reader.read(time.monotonic() + timeouts[index])
+                frame, problem = _read(reader, time.monotonic() + timeouts[index], guard)
                 if problem:
                     break
                 wire.write_frame(out_fd, b"C" + struct.pack("<I", index) + frame)
                 index += 1
-            ended = _reap(pid)
+            ended = _reap(pid, sandboxed)
             os.close(read_end)
             if index < total:
                 cause = _cause(problem, ended, limits, timeouts[index])
@@ -137,20 +208,23 @@ def supervise(job: dict, out_fd: int) -> None:
                 index += 1
             start = index
     finally:
+        if sandboxed:  # before "done": nothing of this submission outlives its grading
+            kill_leftovers()
+            _empty("/tmp")  # private to this worker; the scratch folder is inside
         shutil.rmtree(scratch, ignore_errors=True)
         _report(out_fd, {"kind": "done"})
 
 
-def kill_leftovers() -> None:
-    """In our own pid namespace, end every process a submission left behind (also those that
-    called setsid to leave its process group)."""
-    me = os.getpid()
-    for entry in os.listdir("/proc"):
-        if entry.isdigit() and int(entry) not in (1, me):
-            try:
-                os.kill(int(entry), signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+def _empty(folder: str) -> None:
+    """Remove everything inside folder (a submission may have written anywhere in it)."""
+    for entry in os.scandir(folder):
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
+            else:
+                os.unlink(entry.path)
+        except OSError:
+            pass
 
 
 def harden(drop_to: int | None) -> None:
@@ -176,9 +250,7 @@ def main(argv: list) -> None:
         frame = wire.read_frame(job_fd)
         if frame is None:
             return
-        supervise(wire.decode(frame), result_fd)
-        if sandboxed:
-            kill_leftovers()
+        supervise(wire.decode(frame), result_fd, sandboxed)
 
 
 if __name__ == "__main__":
