@@ -95,7 +95,7 @@ def decode(data: bytes, max_bytes: int = 256 * 2**20):
     if hlen > min(MAX_HEADER, len(data) - 4):
         raise WireError("bad header length")
     try:
-        header = json.loads(data[4:4 + hlen])
+        header = json.loads(bytes(data[4:4 + hlen]))  # data may be a memoryview
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
         raise WireError(f"header is not JSON: {e}") from None
     if not isinstance(header, dict) or not isinstance(header.get("arrays"), list):
@@ -163,7 +163,9 @@ class FrameReader:
     """Reads length-prefixed frames from a pipe, with a deadline and a size cap."""
 
     def __init__(self, fd: int, max_bytes: int):
-        self.fd, self.max_bytes, self.buffer = fd, max_bytes, b""
+        # a bytearray: a pipe gives 64 KiB at a time, and appending to bytes would copy the
+        # whole buffer each time (a 64 MiB frame: ~30 GB copied, many seconds of CPU)
+        self.fd, self.max_bytes, self.buffer = fd, max_bytes, bytearray()
 
     def _fill(self, n: int, deadline: float) -> str | None:
         while len(self.buffer) < n:
@@ -187,5 +189,6 @@ class FrameReader:
         problem = self._fill(8 + n, deadline)
         if problem:
             return None, problem
-        frame, self.buffer = self.buffer[8:8 + n], self.buffer[8 + n:]
+        frame = bytes(memoryview(self.buffer)[8:8 + n])  # one copy; the buffer is let go
+        self.buffer = self.buffer[8 + n:]
         return frame, None

@@ -62,15 +62,28 @@ def _follow(value, path):
     return value
 
 
-def _leaf(value) -> dict:
-    """A returned value as a numeric array, or a description of why it is not one."""
-    if isinstance(value, (bool, int, float, np.generic)) and not isinstance(value, (str, bytes)):
+def _leaf(value, max_bytes: int | None = None) -> dict:
+    """A returned value as a numeric array, or a description of why it is not one.
+
+    Only the base types' own methods read the value: a subclass overriding view, __array__,
+    __float__, __int__ or __eq__ plays no part (it could otherwise send something other than
+    the data it holds)."""
+    if isinstance(value, np.generic):
         value = np.asarray(value)
+    elif isinstance(value, bool):
+        value = np.asarray(bool.__bool__(value))
+    elif isinstance(value, int):
+        value = np.asarray(int.__int__(value))
+    elif isinstance(value, float):
+        value = np.asarray(float.__float__(value))
     if not isinstance(value, np.ndarray):
         return {"error": f"a {type(value).__name__}, not a number or numpy array"}
-    array = value.view(np.ndarray)  # a subclass's overrides play no part from here on
+    array = np.ndarray.view(value, np.ndarray)
     if array.dtype.str not in wire.DTYPES:
         return {"error": f"an array of dtype {array.dtype}, not a real number type"}
+    if max_bytes is not None and 8 * array.size > max_bytes:  # judged as float64
+        return {"error": f"an array of {array.size} numbers (at most {max_bytes // 8} may "
+                         "come back)"}
     return {"value": np.array(array, copy=True, order="C")}
 
 
@@ -110,8 +123,9 @@ def _argument(spec, results, calls):
                       f"({_text(exc)})") from None
 
 
-def run_case(namespace: dict, calls: list) -> list:
-    """Make a case's calls in order; each one's result stays here for later Refs."""
+def run_case(namespace: dict, calls: list, max_bytes: int | None = None) -> list:
+    """Make a case's calls in order; each one's result stays here for later Refs. A returned
+    array over max_bytes is not sent (its size is)."""
     results, replies = [], []
     fp_events = [0]
 
@@ -150,7 +164,7 @@ def run_case(namespace: dict, calls: list) -> list:
         parts = []
         for path in call["returns"]:
             try:
-                parts.append(_leaf(_follow(result, path)))
+                parts.append(_leaf(_follow(result, path), max_bytes))
             except BaseException:
                 parts.append({"error": _shape_of(result)})
         reply = {"ok": True, "parts": parts, "fp": fp_events[0]}
@@ -164,9 +178,10 @@ def serve(job: dict, start: int, result_fd: int) -> None:
     """Define the source, then run cases[start:], one frame per case, then a final frame."""
     namespace, errors = define(job["source"])
     wire.write_frame(result_fd, wire.encode({"kind": "setup", "errors": errors}))
+    max_bytes = int(job["limits"]["max_frame_mb"]) * 2**20
     for index in range(start, len(job["cases"])):
         began = time.perf_counter()
-        replies = run_case(namespace, job["cases"][index])
+        replies = run_case(namespace, job["cases"][index], max_bytes)
         frame = {"kind": "case", "index": index, "calls": replies,
                  "seconds": time.perf_counter() - began}
         try:

@@ -21,7 +21,10 @@ DEFAULT_LIMITS = {
     "memory_mb": 2048,       # address space of one child
     "cpu_seconds": 60,       # CPU time of one child, all its cases
     "file_mb": 16,           # largest file a child may write in its scratch folder
-    "max_frame_mb": 64,      # largest output of one case
+    # The grader holds a case's output a few times over while decoding it, and judges it as
+    # float64: these two bound its memory whatever a submission returns.
+    "max_frame_mb": 16,      # largest output of one case (and of one array, as float64)
+    "total_output_mb": 32,   # all outputs of one submission together, as float64
     "setup_timeout": 10.0,   # seconds to define the submission's top-level statements
 }
 
@@ -201,11 +204,12 @@ class Worker:
         limit = int(self.limits["max_frame_mb"]) * 2**20 + 4096
         reader = wire.FrameReader(self.result_read, limit)
         setup_errors, outcomes = None, [None] * len(cases)
+        budget = [int(self.limits["total_output_mb"]) * 2**20]
         while True:
             frame, problem = reader.read(deadline)
             if problem:
                 raise SandboxError(f"worker stopped answering ({problem})")
-            author, body = frame[:1], frame[1:]
+            author, body = frame[:1], memoryview(frame)[1:]  # no copies of a large frame
             if author == b"W":
                 data = wire.decode(body)
                 if not isinstance(data, dict):
@@ -221,11 +225,24 @@ class Worker:
             elif author == b"C" and len(body) >= 4:
                 (index,) = struct.unpack_from("<I", body)
                 if index < len(cases) and outcomes[index] is None:
-                    outcomes[index] = self._child_case(body[4:], index, cases[index], limit)
+                    outcome = self._child_case(body[4:], index, cases[index], limit)
+                    outcomes[index] = self._within(outcome, budget)
         for i, outcome in enumerate(outcomes):
             if outcome is None:
                 outcomes[i] = CaseOutcome(failure="protocol", detail="no result was received")
         return RunOutcome(setup_errors=setup_errors or [], cases=outcomes)
+
+    def _within(self, outcome: CaseOutcome, budget: list) -> CaseOutcome:
+        """The outcome, or a failure once the submission's outputs together (as float64, as
+        they are judged) pass total_output_mb: their arrays are dropped at once."""
+        size = sum(8 * a.size for call in outcome.calls
+                   for a in list(call.parts) + list(call.inputs or [])
+                   if isinstance(a, np.ndarray))
+        budget[0] -= size
+        if budget[0] < 0:
+            return CaseOutcome(failure="too large", detail="returned more than "
+                               f"{self.limits['total_output_mb']} MiB of output in all its tests")
+        return outcome
 
     @staticmethod
     def _setup_errors(body: bytes, limit: int) -> list:
