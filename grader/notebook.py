@@ -26,7 +26,15 @@ class SubmissionError(Exception):
     """A file that cannot be graded; str(e) is a one-line message naming the file and the problem."""
 
 
-def read_notebook(path: Path, max_bytes: int = 64 * 2**20) -> nbformat.NotebookNode:
+#: Most characters of code (all code cells together) a notebook may hold. The course's notebooks
+#: hold 3-5 thousand; outputs and markdown do not count. Extraction time grows with the square of
+#: the number of definitions (64 KiB of one-line functions: ~3 s), so a notebook of megabytes
+#: of code could stall a whole grading run.
+MAX_CODE_CHARS = 64 * 2**10
+
+
+def read_notebook(path: Path, max_bytes: int = 64 * 2**20,
+                  max_code: int = MAX_CODE_CHARS) -> nbformat.NotebookNode:
     """Read `path` as a notebook upgraded to the current v4 format, or raise SubmissionError.
 
     Notebooks that are JSON notebooks but fail strict validation are still returned (their
@@ -47,6 +55,10 @@ def read_notebook(path: Path, max_bytes: int = 64 * 2**20) -> nbformat.NotebookN
         raise SubmissionError(f"{name}: file too large (over {max_bytes} bytes)")
     notes: list[str] = []
     nb = _parse(name, _decode(name, data), notes)
+    code = sum(len(source) for source in code_cells(nb)[0])
+    if code > max_code:
+        raise SubmissionError(f"{name}: too much code ({code} characters in its code cells; "
+                              f"at most {max_code})")
     object.__setattr__(nb, READ_NOTES_ATTR, tuple(notes))
     return nb
 
