@@ -143,8 +143,10 @@ def explain(student: np.ndarray, expect, others: list, dims: dict, constants: di
                              "the two gradients are swapped and transposed (for D = W·X, "
                              "dW = dD·Xᵀ and dX = Wᵀ·dD).", "swap")
     if reference.ndim == 2 and student.shape == reference.T.shape and fits(student, reference.T):
-        return Diagnosis(f"your {label} is the transpose of the correct one (shape "
-                         f"{student.shape} instead of {reference.shape}).", "transpose")
+        shapes = (f" (shape {student.shape} instead of {reference.shape})"
+                  if student.shape != reference.shape else "")
+        return Diagnosis(f"your {label} is the transpose of the correct one{shapes}.",
+                         "transpose")
     if student.shape != reference.shape:
         return Diagnosis(f"your {label} has shape {student.shape}; it should have shape "
                          f"{reference.shape}.", "shape")

@@ -304,11 +304,20 @@ def rich_table(measurements: list):
     from rich.table import Table
 
     table = Table(title="Detection power: realistic mistakes and correct variants")
-    for column in COLUMNS:
-        table.add_column(column, justify="left" if column == "assignment" else "right")
-    for row in rows(measurements):
+    # the counts hold the number of mistakes; headers may wrap, cells may not
+    cells = [[cell.split(" (")[0] for i, cell in enumerate(row) if i != 1]
+             for row in rows(measurements)]
+    for index, column in enumerate(SHORT_COLUMNS):
+        table.add_column(column, justify="left" if column == "assignment" else "right",
+                         min_width=max(len(row[index]) for row in cells))
+    for row in cells:
         table.add_row(*row)
     return table
+
+
+#: the columns in the width of a terminal
+SHORT_COLUMNS = ("assignment", "caught", "diagnosed", "single check caught",
+                 "correct passed", "equivalent")
 
 
 LEGEND = ("mistakes: realistic mistakes (not counting equivalent ones); caught: they lose points; "
