@@ -7,17 +7,22 @@ import pytest
 from click.testing import CliRunner
 
 from grader import mutation
+from grader.assignment import available
 from grader.cli import main
 from grader.submission import extract_source
 from tests.grading import COURSE, assignment, worker
 
-NAMES = ["gates", "rnn_linear", "rnn_bptt", "lstm"]
+NAMES = available(COURSE)  # every assignment, each with its catalogue
 MIN_MISTAKES, MIN_CORRECT, MIN_DIAGNOSED = 25, 5, 0.9
 
 
 @functools.lru_cache(maxsize=None)
 def measured(name):
     return mutation.measure(name, COURSE, worker())
+
+
+def test_every_assignment_has_a_catalogue():
+    assert len(NAMES) >= 4 and all(mutation.has_catalogue(COURSE, n) for n in NAMES)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -86,7 +91,7 @@ def test_the_grader_catches_what_a_single_check_misses():
 
 
 def test_readme_shows_the_latest_table():
-    table = mutation.markdown_table([measured(n) for n in sorted(NAMES)])
+    table = mutation.markdown_table([measured(n) for n in NAMES])
     readme = (COURSE / "README.md").read_text()
     assert table in readme, "run `grader mutants --readme README.md` and commit README.md"
 
