@@ -73,6 +73,9 @@ class Expect:
     probe: bool = False
     #: for probes: the time step this probe isolates.
     step: int | None = None
+    #: a precondition, not scored: when it fails the whole case scores zero (a gradient check
+    #: of a forward that computes the wrong thing proves nothing).
+    required: bool = False
 
 
 @dataclass

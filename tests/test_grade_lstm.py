@@ -217,9 +217,10 @@ def test_gate_order_ifog_is_named():
         assert "in order, forget, input, output, block input" in text
     verdicts = by_name(graded)
     assert all("gate-order:ifog" in verdicts[n].codes for n in FORWARD_TESTS + BACKWARD_VALUE_TESTS)
-    # forward and backward agree with each other: the gradient checks pass
-    assert failed(graded) == sorted(FORWARD_TESTS + BACKWARD_VALUE_TESTS)
-    assert lost(graded) == points(FORWARD_TESTS + BACKWARD_VALUE_TESTS)
+    # forward and backward agree with each other, but the gradient checks require a correct
+    # forward first
+    assert failed(graded) == sorted(FORWARD_TESTS + BACKWARD_VALUE_TESTS + GRADIENT_CHECKS)
+    assert lost(graded) == points(FORWARD_TESTS + BACKWARD_VALUE_TESTS + GRADIENT_CHECKS)
 
 
 def test_gate_order_pytorch_is_named():
@@ -233,7 +234,7 @@ def test_gate_order_pytorch_is_named():
     text = messages(graded)
     assert "in the order input, forget, block input, output (PyTorch's and Keras' order) gives" \
         in text
-    assert lost(graded) == points(FORWARD_TESTS + BACKWARD_VALUE_TESTS)
+    assert lost(graded) == points(FORWARD_TESTS + BACKWARD_VALUE_TESTS + GRADIENT_CHECKS)
 
 
 FORGET_TANH = ("f = sigmoid(a[:, :H])", "f = np.tanh(a[:, :H])")
@@ -245,11 +246,11 @@ def test_forget_gate_through_tanh_is_named(backward_edit):
     graded = grade_source("lstm", submission(forward=[FORGET_TANH], backward=backward_edit))
     for function in ("lstm_forward", "lstm_backward"):
         assert "what a forget gate f = tanh(a[:, 0:H]) gives" in messages(graded, function)
-    # with one step the forget gate multiplies c_0 = 0: those tests pass
-    wrong = sorted(set(FORWARD_TESTS + BACKWARD_VALUE_TESTS) - set(ONE_STEP))
-    # only the inconsistent pair (tanh forward, σ' backward) fails the gradient checks
-    if not backward_edit:
-        wrong = sorted(wrong + GRADIENT_CHECKS)
+    # with one step the forget gate multiplies c_0 = 0: those tests pass; the gradient checks
+    # need a correct forward first, so they fail whether or not the backward matches it
+    wrong = sorted(set(FORWARD_TESTS + BACKWARD_VALUE_TESTS + GRADIENT_CHECKS) - set(ONE_STEP))
+    assert "needs a correct forward first" in messages(graded, "lstm_backward")
+    if not backward_edit:  # the inconsistent pair (tanh forward, σ' backward) is also named
         assert "disagrees with your own forward" in messages(graded, "lstm_backward")
     assert failed(graded) == wrong
     assert lost(graded) == points(wrong)
@@ -263,8 +264,9 @@ def test_concat_order_h_first_is_named():
     for function in ("lstm_forward", "lstm_backward"):
         assert "what concatenating [h_{t−1}, x_t] gives: the input comes first" in \
             messages(graded, function)
-    assert failed(graded) == sorted(FORWARD_TESTS + BACKWARD_VALUE_TESTS)
-    assert lost(graded) == points(FORWARD_TESTS + BACKWARD_VALUE_TESTS)
+    # a wrong forward also fails the gradient checks, which require your forward first
+    assert failed(graded) == sorted(FORWARD_TESTS + BACKWARD_VALUE_TESTS + GRADIENT_CHECKS)
+    assert lost(graded) == points(FORWARD_TESTS + BACKWARD_VALUE_TESTS + GRADIENT_CHECKS)
 
 
 def test_use_state_ignored_in_forward_is_named():

@@ -690,9 +690,9 @@ def backward_gradient(X, S, grad_out, wRec):
 
 H.append(Hostile("hardcoded_public", "@@HARDCODED@@", score=None))
 
-# Only the values its functions return count, but the gradient check compares its backward with
-# its own forward: a constant forward and a zero backward agree. Not a sandbox matter (the judge
-# and the assignment's cases decide it); kept here, strict, so that fixing it is noticed.
+# Only the values its functions return count. The gradient check compares its backward with its
+# own forward, so a constant forward and a zero backward agree; the check therefore also requires
+# the forward at the point checked to be the right one, and this earns nothing.
 H.append(Hostile("gradcheck_constant_forward", '''
 def forward_states(X, wx, wRec):
     return np.zeros((np.shape(X)[0], np.shape(X)[1] + 1))
@@ -708,8 +708,7 @@ def output_gradient(y, t):
 
 def backward_gradient(X, S, grad_out, wRec):
     return (0.0, 0.0), np.zeros(np.shape(S))
-''', xfail="the gradient check accepts a constant forward with a zero backward (2 points); "
-           "the judge/cases must also require a forward that moves"))
+''', public=("needs a correct forward first",)))
 
 # -- malformed files: never reach the sandbox ---------------------------------------------------
 H.append(Hostile("invalid_json", raw=b'{"cells": [}', error="not valid JSON"))

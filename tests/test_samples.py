@@ -13,12 +13,12 @@ SCORES = {
     "gates": {"backward_from_x": 41, "correct_helpers": 46, "correct_vectorized": 46,
               "magics": 46, "naive_sigmoid": 44, "partial": 28, "swapped_matmul": 39},
     "rnn_linear": {"batch_sum": 5.6667, "correct_loop": 13, "correct_vectorized": 13,
-                   "double_mean": 10, "global_n_samples": 5.3333, "sign_flipped": 9,
+                   "double_mean": 10, "global_n_samples": 5.1667, "sign_flipped": 9,
                    "syntax_error_cell": 13},
     "rnn_bptt": {"correct_einsum": 34, "correct_loops": 34, "dropped_bptt": 11,
-                 "no_onehot": 11.3333, "tanh_derivative": 19, "truncate_off_by_one": 29.3333},
+                 "no_onehot": 11, "tanh_derivative": 18.8333, "truncate_off_by_one": 29.3333},
     "lstm": {"correct_loop": 26, "correct_split": 26, "dc_not_carried": 12,
-             "gate_order_ifog": 4, "truncated_json": 0, "use_state_ignored": 16},
+             "gate_order_ifog": 0, "truncated_json": 0, "use_state_ignored": 14},
 }
 
 SAMPLES = [(name, sample) for name, scores in SCORES.items() for sample in scores]

@@ -244,8 +244,10 @@ def neuron_gradient_check_case(rng, d=3, directions=2, step=STEP):
         plus, minus = perturbed_calls(calls, objective(position), base, dirs, step)
         checks.append(GradCheck(label, 1, position, dirs, plus, minus, step,
                                 weights=np.asarray(dout, dtype=np.float64)))
-    return Case(name="", function="neuron_backward", calls=calls, gradchecks=checks,
-                dims={"D": d})
+    forward = Expect("neuron_forward's f", 0, 0, np.asarray(ref.neuron_forward(w, x)[0]),
+                     required=True)
+    return Case(name="", function="neuron_backward", calls=calls, expects=[forward],
+                gradchecks=checks, dims={"D": d})
 
 
 # ---- staged computation --------------------------------------------------------------------
@@ -394,7 +396,9 @@ def staged_gradient_check_case(rng, shape=(6,), directions=2, step=STEP):
         dirs = random_directions(rng, np.shape(base), directions)
         plus, minus = perturbed_calls(calls, objective(position), base, dirs, step)
         checks.append(GradCheck(label, 1, position, dirs, plus, minus, step, weights=dout))
-    return Case(name="", function="staged_backward", calls=calls, gradchecks=checks)
+    forward = Expect("staged_forward's f", 0, 0, ref.staged_forward(x, y)[0], required=True)
+    return Case(name="", function="staged_backward", calls=calls, expects=[forward],
+                gradchecks=checks)
 
 
 # ---- matrix product -------------------------------------------------------------------------

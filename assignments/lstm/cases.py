@@ -367,5 +367,7 @@ def gradient_check_case(rng, n, t, h, d, use_state=False, directions=3, step=1e-
         dirs = random_directions(rng, params[position].shape, directions)
         plus, minus = perturbed_calls(calls, objective(position), params[position], dirs, step)
         checks.append(GradCheck(label, 1, position, dirs, plus, minus, step, weights=dout))
-    return Case(name="", function="lstm_backward", calls=calls, gradchecks=checks,
-                dims=_dims(n, t, h, d))
+    forward = Expect("lstm_forward's out", 0, 0, ref.lstm_forward(X, W, b, use_state)[0],
+                     required=True)
+    return Case(name="", function="lstm_backward", calls=calls, expects=[forward],
+                gradchecks=checks, dims=_dims(n, t, h, d))

@@ -363,5 +363,9 @@ def bptt_gradient_check_case(rng, T=6, D=4, H=3, K=5, directions=2, step=STEP):
         dirs = random_directions(rng, base.shape, directions)
         plus, minus = perturbed_calls(calls, objective(position), base, dirs, step)
         checks.append(GradCheck(label, 0, position, dirs, plus, minus, step))
-    return Case(name="", function="bptt", calls=calls, gradchecks=checks,
+    base = len(calls)
+    calls.extend(objective(0)(U, base))  # your loss at the point checked
+    loss = Expect("rnn_loss(rnn_forward(...))", base + 1, 0,
+                  np.asarray(ref.rnn_loss(ref.rnn_forward(x, U, W, V)[1], y)), required=True)
+    return Case(name="", function="bptt", calls=calls, expects=[loss], gradchecks=checks,
                 dims={"T": T, "D": D, "H": H, "K": K})

@@ -175,5 +175,9 @@ def gradient_check_case(rng, n_samples, seq_len, directions=1, step=1e-5):
         dirs = np.ones((directions,))  # a scalar parameter has one direction
         plus, minus = perturbed_calls(calls, objective(position), (wx, wRec)[position], dirs, step)
         checks.append(GradCheck(label, 2, position, dirs, plus, minus, step))
-    return Case(name="", function="backward_gradient", calls=calls, gradchecks=checks,
-                dims={"N": n_samples, "T": seq_len})
+    base = len(calls)
+    calls.extend(objective(0)(wx, base))  # your loss at the point checked
+    loss = Expect("loss(forward_states(...)[:, -1], t)", base + 1, 0,
+                  np.asarray(ref.loss(ref.forward_states(X, wx, wRec)[:, -1], t)), required=True)
+    return Case(name="", function="backward_gradient", calls=calls, expects=[loss],
+                gradchecks=checks, dims={"N": n_samples, "T": seq_len})
