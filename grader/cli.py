@@ -16,7 +16,7 @@ from grader.assignment import AssignmentError, find_course, load, load_public
 from grader.grade import grade_submission, ungradable
 from grader.gradebook import commands as gradebook_cli
 from grader.junit import write_junit
-from grader.sandbox import SandboxError, Worker
+from grader.sandbox import SandboxError, SplitWorker, Worker
 from grader.selfcheck import PUBLIC_CASES
 from grader.submission import SubmissionError, discover, load_submission
 
@@ -45,7 +45,7 @@ def start_workers(jobs: int, isolation: str) -> queue.Queue:
     workers = queue.Queue()
     try:
         for _ in range(jobs):
-            workers.put(Worker(isolation=isolation))
+            workers.put(SplitWorker(isolation=isolation))
     except SandboxError as exc:
         _fail(str(exc))
     first = workers.queue[0]

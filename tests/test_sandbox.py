@@ -147,3 +147,41 @@ def test_top_level_errors_are_reported_and_other_definitions_survive(worker):
 def test_missing_function(worker):
     call = worker.run(SOURCE, [one("nope")]).cases[0].calls[0]
     assert call.missing and not call.ok
+
+
+LEAK = '''
+import gc
+import numpy as np
+
+def output_gradient(y, t):
+    # look through this process's memory for the inputs of the hidden 13 x 9 case
+    found = sum(1 for o in gc.get_objects() if isinstance(o, (list, tuple, dict))
+                for v in (o.values() if isinstance(o, dict) else o)
+                if isinstance(v, np.ndarray) and v.shape == (13, 9))
+    raise ValueError(f"hidden inputs found: {found}")
+'''
+
+
+def _public_feedback(worker):
+    from tests.grading import assignment, grade_submission
+    from grader.submission import extract_source
+
+    graded = grade_submission(assignment("rnn_linear"), extract_source([LEAK], "leak"), worker)
+    return " ".join(m for v in graded.verdicts if v.case.visibility == "public"
+                    for m in v.messages)
+
+
+def test_public_feedback_cannot_carry_hidden_inputs():
+    from grader.sandbox import SplitWorker
+
+    one = Worker()
+    try:  # the attack works where public and hidden cases share a worker...
+        assert "hidden inputs found: 0" not in _public_feedback(one)
+        assert "hidden inputs found:" in _public_feedback(one)
+    finally:
+        one.close()
+    split = SplitWorker()
+    try:  # ...and finds nothing in the public worker of a split pair
+        assert "hidden inputs found: 0" in _public_feedback(split)
+    finally:
+        split.close()

@@ -156,6 +156,7 @@ class Worker:
             self.limits.setdefault("processes", 64)
 
     def _start(self):
+        self.plans_sent = None  # a new worker process has no case plans yet
         job_read, self.job_write = os.pipe()
         self.result_read, result_write = os.pipe()
         env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "HOME")}
@@ -170,6 +171,12 @@ class Worker:
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd="/")
         os.close(job_read)
         os.close(result_write)
+
+    def start(self):
+        """Start the worker process now (it warms up while the caller does other work)."""
+        with self.lock:
+            if self.process is None or self.process.poll() is not None:
+                self._start()
 
     def close(self):
         if self.process is not None:
@@ -189,8 +196,13 @@ class Worker:
             if self.process is None or self.process.poll() is not None:
                 self._start()
             timeouts = [float(c.timeout) for c in cases]
-            job = {"source": source, "cases": [plan(c.calls) for c in cases],
-                   "timeouts": timeouts, "limits": self.limits}
+            key = ",".join(str(id(c)) for c in cases)  # cases live as long as their assignment
+            job = {"source": source, "cases_key": key, "timeouts": timeouts,
+                   "limits": self.limits}
+            if key != self.plans_sent:
+                job["cases"] = [plan(c.calls) for c in cases]
+                self.plans_sent = key
+                self.plan_cases = list(cases)  # keeps the ids in the key from being reused
             try:
                 wire.write_frame(self.job_write, wire.encode(job))
                 deadline = time.monotonic() + self.limits["setup_timeout"] + sum(timeouts) \
@@ -198,6 +210,7 @@ class Worker:
                 return self._collect(cases, deadline)
             except (SandboxError, wire.WireError, OSError) as exc:
                 self.close()
+                self.plans_sent = None
                 raise SandboxError(f"sandbox worker failed: {exc}") from None
 
     def _collect(self, cases: list, deadline: float) -> RunOutcome:
@@ -264,3 +277,38 @@ class Worker:
             return _case_outcome(data, case.calls)
         except (wire.WireError, SandboxError) as exc:
             return CaseOutcome(failure="protocol", detail=f"unreadable output ({exc})")
+
+
+class SplitWorker:
+    """Two warm workers for one grading slot: public cases run in one, hidden cases in the other.
+
+    A child can read anything in its worker's memory, which is inherited at fork, and its public
+    feedback (exception texts, wrong values) reaches the student. The public worker never holds
+    a hidden case's inputs, so no public feedback can carry them; the hidden worker's children
+    can see hidden inputs but are reported as pass or fail only.
+    """
+
+    def __init__(self, limits: dict | None = None, isolation: str = "auto"):
+        self.public = Worker(limits, isolation)
+        self.hidden = Worker(limits, self.public.isolation)
+        self.isolation, self.reason = self.public.isolation, self.public.reason
+        for worker in (self.public, self.hidden):
+            worker.start()  # both warm up (import numpy) at once, in the background
+
+    def run(self, source: str, cases: list) -> RunOutcome:
+        public = [i for i, c in enumerate(cases) if c.visibility == "public"]
+        hidden = [i for i, c in enumerate(cases) if c.visibility != "public"]
+        outcomes = [None] * len(cases)
+        setup_errors = None
+        for worker, indices in ((self.public, public), (self.hidden, hidden)):
+            if not indices:
+                continue
+            run = worker.run(source, [cases[i] for i in indices])
+            setup_errors = run.setup_errors if setup_errors is None else setup_errors
+            for i, outcome in zip(indices, run.cases):
+                outcomes[i] = outcome
+        return RunOutcome(setup_errors=setup_errors or [], cases=outcomes)
+
+    def close(self):
+        self.public.close()
+        self.hidden.close()

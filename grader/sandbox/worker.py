@@ -246,11 +246,16 @@ def main(argv: list) -> None:
     drop_to = int(argv[argv.index("--drop-to") + 1]) if "--drop-to" in argv else None
     harden(drop_to)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
+    plans = {}  # the cases' call plans by key: sent once, the same for every submission
     while True:
         frame = wire.read_frame(job_fd)
         if frame is None:
             return
-        supervise(wire.decode(frame), result_fd, sandboxed)
+        job = wire.decode(frame)
+        if "cases" in job:
+            plans = {job["cases_key"]: job["cases"]}
+        job["cases"] = plans[job["cases_key"]]
+        supervise(job, result_fd, sandboxed)
 
 
 if __name__ == "__main__":
