@@ -192,7 +192,13 @@ class Worker:
     def run(self, source: str, cases: list) -> RunOutcome:
         """Run every case's calls for one submission; a case that hangs or crashes becomes a
         CaseOutcome with a failure, and the others still run."""
-        with self.lock:
+        return self.collect(self.submit(source, cases))
+
+    def submit(self, source: str, cases: list):
+        """Send a submission's job and return at once; `collect` waits for its outcome (so two
+        workers can run one submission's public and hidden cases side by side)."""
+        self.lock.acquire()
+        try:
             if self.process is None or self.process.poll() is not None:
                 self._start()
             timeouts = [float(c.timeout) for c in cases]
@@ -203,15 +209,30 @@ class Worker:
                 job["cases"] = [plan(c.calls) for c in cases]
                 self.plans_sent = key
                 self.plan_cases = list(cases)  # keeps the ids in the key from being reused
-            try:
-                wire.write_frame(self.job_write, wire.encode(job))
-                deadline = time.monotonic() + self.limits["setup_timeout"] + sum(timeouts) \
-                    + 5.0 * (len(cases) + 1)
-                return self._collect(cases, deadline)
-            except (SandboxError, wire.WireError, OSError) as exc:
-                self.close()
-                self.plans_sent = None
-                raise SandboxError(f"sandbox worker failed: {exc}") from None
+            wire.write_frame(self.job_write, wire.encode(job))
+            deadline = time.monotonic() + self.limits["setup_timeout"] + sum(timeouts) \
+                + 5.0 * (len(cases) + 1)
+            return cases, deadline
+        except (wire.WireError, OSError) as exc:
+            self._fail()
+            raise SandboxError(f"sandbox worker failed: {exc}") from None
+
+    def collect(self, handle) -> RunOutcome:
+        """The outcome of the job `submit` sent."""
+        cases, deadline = handle
+        try:
+            outcome = self._collect(cases, deadline)
+        except (SandboxError, wire.WireError, OSError) as exc:
+            self._fail()
+            raise SandboxError(f"sandbox worker failed: {exc}") from None
+        self.lock.release()
+        return outcome
+
+    def _fail(self):
+        """A worker that misbehaved is stopped (the next job starts a fresh one)."""
+        self.close()
+        self.plans_sent = None
+        self.lock.release()
 
     def _collect(self, cases: list, deadline: float) -> RunOutcome:
         limit = int(self.limits["max_frame_mb"]) * 2**20 + 4096
@@ -300,13 +321,25 @@ class SplitWorker:
         hidden = [i for i, c in enumerate(cases) if c.visibility != "public"]
         outcomes = [None] * len(cases)
         setup_errors = None
+        # both jobs go out before either is awaited: the two workers run side by side
+        jobs, failure = [], None
         for worker, indices in ((self.public, public), (self.hidden, hidden)):
-            if not indices:
+            if indices and failure is None:
+                try:
+                    jobs.append((worker, indices, worker.submit(source, [cases[i] for i in indices])))
+                except SandboxError as exc:
+                    failure = exc  # the job already sent is still collected below
+        for worker, indices, handle in jobs:
+            try:
+                run = worker.collect(handle)
+            except SandboxError as exc:
+                failure = failure or exc  # still collect the other job
                 continue
-            run = worker.run(source, [cases[i] for i in indices])
             setup_errors = run.setup_errors if setup_errors is None else setup_errors
             for i, outcome in zip(indices, run.cases):
                 outcomes[i] = outcome
+        if failure:
+            raise failure
         return RunOutcome(setup_errors=setup_errors or [], cases=outcomes)
 
     def close(self):
