@@ -40,12 +40,15 @@ def _progress(total: int):
     return progress
 
 
-def start_workers(jobs: int, isolation: str) -> queue.Queue:
-    """`jobs` warm workers; a warning on stderr when isolation is reduced."""
+def start_workers(jobs: int, isolation: str, started: list | None = None) -> queue.Queue:
+    """`jobs` warm workers (those `started` early, and more if needed); a warning on stderr when
+    isolation is reduced."""
     workers = queue.Queue()
     try:
-        for _ in range(jobs):
-            workers.put(SplitWorker(isolation=isolation))
+        started = list(started or [])[:jobs]
+        started += [SplitWorker(isolation=isolation) for _ in range(jobs - len(started))]
+        for worker in started:  # all warmed up at once; wait for each
+            workers.put(worker.ready())
     except SandboxError as exc:
         _fail(str(exc))
     first = workers.queue[0]
@@ -55,6 +58,15 @@ def start_workers(jobs: int, isolation: str) -> queue.Queue:
     return workers
 
 
+def prestart(jobs, isolation) -> list:
+    """Workers started before the assignment is loaded and the notebooks found, so their
+    warm-up (a Python with numpy, in its sandbox) overlaps that work."""
+    try:
+        return [SplitWorker(isolation=isolation) for _ in range(jobs or os.cpu_count() or 1)]
+    except SandboxError as exc:
+        _fail(str(exc))
+
+
 #: one notebook read (ast.parse) at a time: CPython 3.11 shares the AST constructor's recursion
 #: counter between threads, so two parses at once can fail with "SystemError: AST constructor
 #: recursion depth mismatch" (python/cpython#106905); reading is milliseconds, grading stays parallel
@@ -62,10 +74,12 @@ _READING = threading.Lock()
 
 
 def grade_all(assignment, entries, out: Path, jobs: int, isolation: str = "auto",
-              on_graded=None) -> list:
-    """Grade (id, path, error) entries with `jobs` warm workers; results are written (and
-    passed to `on_graded`) as they arrive."""
-    workers = start_workers(jobs, isolation)
+              on_graded=None, started=None) -> list:
+    """Grade (id, path, error) entries with `jobs` warm workers (reusing those `started`);
+    results are written (and passed to `on_graded`) as they arrive."""
+    for extra in (started or [])[jobs:]:
+        extra.close()
+    workers = start_workers(jobs, isolation, started)
 
     def one(entry):
         submission_id, path, error = entry
@@ -136,6 +150,7 @@ def grade(assignment, submissions, out, jobs, course, isolation, students, no_ht
     ASSIGNMENT, writing Gradescope results.json files and grades.csv, and recording every run
     in the gradebook."""
     began = time.perf_counter()
+    started = prestart(jobs, isolation)
     try:
         if cases_path:
             spec, course, no_gradebook = load_public(cases_path), None, True
@@ -153,11 +168,11 @@ def grade(assignment, submissions, out, jobs, course, isolation, students, no_ht
     record = None if no_gradebook else gradebook_cli.open_recorder(
         gradebook_path or gradebook_cli.default_path(course), spec, entries, submissions)
     grade_batch(spec, entries, out, jobs, isolation, began, record=record, junit=junit,
-                subset=bool(students), html=not no_html)
+                subset=bool(students), html=not no_html, started=started)
 
 
 def grade_batch(spec, entries, out, jobs, isolation, began, record=None, junit=None,
-                subset=False, html=False):
+                subset=False, html=False, started=None):
     """Grade discovered entries (grade, regrade): results.json, grades.csv (a `subset` keeps
     the other rows of an earlier grades.csv), JUnit XML if asked, each run recorded by `record`
     if given, and a summary line."""
@@ -165,7 +180,7 @@ def grade_batch(spec, entries, out, jobs, isolation, began, record=None, junit=N
     out.mkdir(parents=True, exist_ok=True)
     jobs = jobs or os.cpu_count() or 1
     graded_list = grade_all(spec, entries, out, min(jobs, len(entries)), isolation,
-                            on_graded=record)
+                            on_graded=record, started=started)
     results.write_grades_csv(out, graded_list, spec)
     gradebook_cli.merge_grades(out, previous)
     if junit:

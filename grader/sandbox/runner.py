@@ -4,6 +4,7 @@ worker, and receive raw outputs, strictly checked, as plain values.
 Knows nothing about references, tolerances or points: it turns calls into `CallOutcome`s.
 """
 import os
+import shutil
 import struct
 import subprocess
 import sys
@@ -148,15 +149,20 @@ class Worker:
         self.limits = {**DEFAULT_LIMITS, **(limits or {})}
         self.process = None
         self.lock = threading.Lock()
-        available, self.reason = probe() if isolation != REDUCED else (REDUCED, "asked for")
-        if isolation == FULL and available != FULL:
-            raise SandboxError(f"full isolation is not available: {self.reason}")
-        self.isolation = available
-        if self.isolation == FULL:
-            self.limits.setdefault("processes", 64)
+        self.requested = isolation
+        if isolation == REDUCED:
+            self.isolation, self.reason = REDUCED, "asked for"
+        elif not sys.platform.startswith("linux") or shutil.which("bwrap") is None:
+            self.isolation, self.reason = REDUCED, "bubblewrap (bwrap) is not installed"
+            if isolation == FULL:
+                raise SandboxError(f"full isolation is not available: {self.reason}")
+        else:  # tried when the worker starts (no separate probe: start-up time counts)
+            self.isolation, self.reason = FULL, ""
+        self.limits.setdefault("processes", 64)
 
     def _start(self):
         self.plans_sent = None  # a new worker process has no case plans yet
+        self.ready_seen = False
         job_read, self.job_write = os.pipe()
         self.result_read, result_write = os.pipe()
         env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "HOME")}
@@ -177,6 +183,33 @@ class Worker:
         with self.lock:
             if self.process is None or self.process.poll() is not None:
                 self._start()
+
+    def ready(self) -> "Worker":
+        """Wait until the worker has started; `isolation` is final from then on."""
+        with self.lock:
+            self._ensure_ready()
+        return self
+
+    def _ensure_ready(self):
+        """The worker announces itself once warm. A sandboxed worker that dies first means
+        bubblewrap cannot run here: "auto" falls back to reduced isolation, "full" fails."""
+        if self.process is None or self.process.poll() is not None:
+            self._start()
+        if self.ready_seen:
+            return
+        frame, problem = wire.FrameReader(self.result_read, 16).read(time.monotonic() + 60)
+        if frame == b"R":
+            self.ready_seen = True
+            return
+        self.close()
+        if self.isolation != FULL:
+            raise SandboxError(f"the sandbox worker did not start ({problem or 'bad greeting'})")
+        mode, reason = probe()
+        reason = reason or f"the sandboxed worker did not start ({problem or 'bad greeting'})"
+        if self.requested == FULL:
+            raise SandboxError(f"full isolation is not available: {reason}")
+        self.isolation, self.reason = REDUCED, reason
+        self._ensure_ready()
 
     def close(self):
         if self.process is not None:
@@ -199,8 +232,7 @@ class Worker:
         workers can run one submission's public and hidden cases side by side)."""
         self.lock.acquire()
         try:
-            if self.process is None or self.process.poll() is not None:
-                self._start()
+            self._ensure_ready()
             timeouts = [float(c.timeout) for c in cases]
             key = ",".join(str(id(c)) for c in cases)  # cases live as long as their assignment
             job = {"source": source, "cases_key": key, "timeouts": timeouts,
@@ -213,7 +245,7 @@ class Worker:
             deadline = time.monotonic() + self.limits["setup_timeout"] + sum(timeouts) \
                 + 5.0 * (len(cases) + 1)
             return cases, deadline
-        except (wire.WireError, OSError) as exc:
+        except (wire.WireError, OSError, SandboxError) as exc:
             self._fail()
             raise SandboxError(f"sandbox worker failed: {exc}") from None
 
@@ -311,10 +343,18 @@ class SplitWorker:
 
     def __init__(self, limits: dict | None = None, isolation: str = "auto"):
         self.public = Worker(limits, isolation)
-        self.hidden = Worker(limits, self.public.isolation)
+        self.hidden = Worker(limits, isolation)
         self.isolation, self.reason = self.public.isolation, self.public.reason
         for worker in (self.public, self.hidden):
             worker.start()  # both warm up (import numpy) at once, in the background
+
+    def ready(self) -> "SplitWorker":
+        """Wait until both workers have started; `isolation` is final from then on."""
+        for worker in (self.public, self.hidden):
+            worker.ready()
+        weaker = min((self.public, self.hidden), key=lambda w: w.isolation == FULL)
+        self.isolation, self.reason = weaker.isolation, weaker.reason
+        return self
 
     def run(self, source: str, cases: list) -> RunOutcome:
         public = [i for i, c in enumerate(cases) if c.visibility == "public"]

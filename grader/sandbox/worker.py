@@ -246,6 +246,7 @@ def main(argv: list) -> None:
     drop_to = int(argv[argv.index("--drop-to") + 1]) if "--drop-to" in argv else None
     harden(drop_to)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
+    wire.write_frame(result_fd, b"R")  # warm and ready: the parent's sign that we started
     plans = {}  # the cases' call plans by key: sent once, the same for every submission
     while True:
         frame = wire.read_frame(job_fd)
