@@ -2,6 +2,7 @@
 from the bundled samples, checked as text and structure, and opened in a real headless browser
 (Debian's chromium, installed here when missing and possible)."""
 import base64
+import csv
 import html
 import io
 import json
@@ -375,10 +376,22 @@ def screenshot(chromium, page: Path, target: Path, tmp_path, height=2400):
 
 
 def test_instructor_path_pages_render_in_a_browser(chromium, tmp_path):
-    """Grade the bundled LSTM samples, then open the pages they produced in chromium: every
-    figure loads, no error, the expected text is there, and a screenshot is not blank."""
-    out = tmp_path / "out"
-    grade_cli("lstm", COURSE / "assignments" / "lstm" / "samples", "--out", out)
+    """The instructor's path on the bundled LSTM samples: grade into a gradebook, regrade one
+    student, export the CSV, then open the pages in chromium: every figure loads, no error, the
+    expected text is there, and a screenshot is not blank."""
+    out, book = tmp_path / "out", tmp_path / "gradebook.sqlite"
+    where = ["--course", str(COURSE), "--gradebook", str(book), "--out", str(out), "--jobs", "1"]
+    runner = CliRunner()
+    graded = runner.invoke(main, ["grade", "lstm", str(COURSE / "assignments" / "lstm" / "samples"),
+                                  *where])
+    assert graded.exit_code == 0, graded.output
+    (out / "dc_not_carried" / "feedback.html").unlink()
+    regraded = runner.invoke(main, ["regrade", "lstm", "--student", "dc_not_carried", *where])
+    assert regraded.exit_code == 0, regraded.output
+    exported = runner.invoke(main, ["gradebook", "export", "--gradebook", str(book)])
+    assert exported.exit_code == 0, exported.output
+    rows = {r[0]: r[1:] for r in csv.reader(io.StringIO(exported.output))}
+    assert rows["dc_not_carried"] == ["12"] and rows["correct_loop"] == ["26"]
 
     page = out / "dc_not_carried" / "feedback.html"
     probe, dom = rendered(chromium, page, tmp_path)
