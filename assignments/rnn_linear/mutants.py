@@ -128,13 +128,8 @@ MISTAKES = [
 ]
 
 
-CORRECT = [
-    Variant("reference", "the reference itself", REFERENCE),
-    Variant("vectorized", "no loop: grad_over_time[:, k] = grad_out · wRec^(n − k), sums with "
-            "np.sum over both axes", """
-import numpy as np
-
-def update_state(xk, sk, wx, wRec):
+#: the notebook's provided helpers, as a student's notebook holds them
+PROVIDED = """def update_state(xk, sk, wx, wRec):
     return xk * wx + sk * wRec
 
 def forward_states(X, wx, wRec):
@@ -145,7 +140,16 @@ def forward_states(X, wx, wRec):
 
 def loss(y, t):
     return np.mean((t - y) ** 2)
+"""
 
+
+CORRECT = [
+    Variant("reference", "the reference itself", REFERENCE),
+    Variant("vectorized", "no loop: grad_over_time[:, k] = grad_out · wRec^(n − k), sums with "
+            "np.sum over both axes", """
+import numpy as np
+
+""" + PROVIDED + """
 def output_gradient(y, t):
     return 2 * (y - t)
 
@@ -161,18 +165,7 @@ def backward_gradient(X, S, grad_out, wRec):
             "sums, float(...) results", """
 import numpy as np
 
-def update_state(xk, sk, wx, wRec):
-    return xk * wx + sk * wRec
-
-def forward_states(X, wx, wRec):
-    S = np.zeros((X.shape[0], X.shape[1] + 1))
-    for k in range(X.shape[1]):
-        S[:, k + 1] = update_state(X[:, k], S[:, k], wx, wRec)
-    return S
-
-def loss(y, t):
-    return np.mean((t - y) ** 2)
-
+""" + PROVIDED + """
 def output_gradient(y, t):
     return 2.0 * np.subtract(y, t, dtype=np.float64)
 
@@ -194,18 +187,7 @@ import numpy as np
 n_samples = 20
 seq_len = 10
 
-def update_state(xk, sk, wx, wRec):
-    return xk * wx + sk * wRec
-
-def forward_states(X, wx, wRec):
-    S = np.zeros((X.shape[0], X.shape[1] + 1))
-    for k in range(X.shape[1]):
-        S[:, k + 1] = update_state(X[:, k], S[:, k], wx, wRec)
-    return S
-
-def loss(y, t):
-    return np.mean((t - y) ** 2)
-
+""" + PROVIDED + """
 def output_gradient(y, t):
     y = np.asarray(y, dtype=float)
     t = np.asarray(t, dtype=float)
@@ -236,18 +218,7 @@ def backward_gradient(X, S, grad_out, wRec):
             "multiplication by 1/N", """
 import numpy as np
 
-def update_state(xk, sk, wx, wRec):
-    return xk * wx + sk * wRec
-
-def forward_states(X, wx, wRec):
-    S = np.zeros((X.shape[0], X.shape[1] + 1))
-    for k in range(X.shape[1]):
-        S[:, k + 1] = update_state(X[:, k], S[:, k], wx, wRec)
-    return S
-
-def loss(y, t):
-    return np.mean((t - y) ** 2)
-
+""" + PROVIDED + """
 def output_gradient(y, t):
     return (np.asarray(y) - np.asarray(t)) * 2
 
@@ -268,18 +239,7 @@ def backward_gradient(X, S, grad_out, wRec):
             "a dict", """
 import numpy as np
 
-def update_state(xk, sk, wx, wRec):
-    return xk * wx + sk * wRec
-
-def forward_states(X, wx, wRec):
-    S = np.zeros((X.shape[0], X.shape[1] + 1))
-    for k in range(X.shape[1]):
-        S[:, k + 1] = update_state(X[:, k], S[:, k], wx, wRec)
-    return S
-
-def loss(y, t):
-    return np.mean((t - y) ** 2)
-
+""" + PROVIDED + """
 def output_gradient(y, t):
     return -2.0 * (np.asarray(t, float) - np.asarray(y, float))
 
