@@ -187,6 +187,28 @@ def perturbed_calls(calls, objective, base, directions, step):
     return tuple(plus), tuple(minus)
 
 
+def distinct_hypotheses(reference, candidates, distinct: float = 1e-3) -> list:
+    """The (message, value, code[, zero_ok]) candidates that can be told apart from the
+    reference and from each other on a case's inputs (relative error above `distinct`), as
+    Hypotheses in the given order of priority. An all-zero value explains too much (an untouched
+    array) unless zero_ok; a non-finite one or one of another shape explains nothing."""
+    from grader.diagnose import relative_error
+
+    reference = np.asarray(reference, dtype=np.float64)
+    kept = []
+    for message, value, code, *zero_ok in candidates:
+        value = np.asarray(value, dtype=np.float64)
+        if value.shape != reference.shape or not np.all(np.isfinite(value)) \
+                or not (np.any(value) or zero_ok == [True]):
+            continue
+        if relative_error(value, reference) < distinct:
+            continue
+        if any(relative_error(value, h.value) < distinct for h in kept):
+            continue
+        kept.append(Hypothesis(message, value, code))
+    return kept
+
+
 def call_case(function: str, args: tuple, arg_names: tuple, outputs: list, signature: str = "",
               dims: dict | None = None, **case_fields) -> Case:
     """The common case: one call of `function`, inputs checked for in-place changes, and

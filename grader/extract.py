@@ -177,8 +177,8 @@ def _stores(node) -> list[tuple[str, int]]:
                 targets += t.elts
             elif isinstance(t, ast.Starred):
                 targets.append(t.value)
-        for field in ("body", "orelse", "finalbody", "handlers", "cases"):
-            stack += getattr(n, field, ())
+        for block in ("body", "orelse", "finalbody", "handlers", "cases"):
+            stack += getattr(n, block, ())
     return sorted(found, key=lambda nl: nl[1])
 
 

@@ -17,7 +17,7 @@ explains it. They are tried before the generic diagnoses (sign, scale, swapped o
 import numpy as np
 
 from grader.cases import (Call, Case, Expect, GradCheck, Hypothesis, Ref, call_case,
-                          perturbed_calls, random_directions)
+                          distinct_hypotheses, perturbed_calls, random_directions)
 from grader.diagnose import relative_error
 from reference import gates as ref
 
@@ -44,21 +44,7 @@ def _f64(a):
 
 
 def _hypotheses(reference, candidates) -> list:
-    """The (message, value, code) candidates that can be told apart from the reference and
-    from each other on this case's inputs, as Hypotheses (in the given order of priority)."""
-    reference = _f64(reference)
-    kept = []
-    for message, value, code in candidates:
-        value = _f64(value)
-        if value.shape != reference.shape or not np.all(np.isfinite(value)) \
-                or not np.any(value):
-            continue
-        if relative_error(value, reference) < DISTINCT:
-            continue
-        if any(relative_error(value, _f64(h.value)) < DISTINCT for h in kept):
-            continue
-        kept.append(Hypothesis(message, value, code))
-    return kept
+    return distinct_hypotheses(reference, candidates, DISTINCT)
 
 
 # ---- sigmoid ------------------------------------------------------------------------------

@@ -12,9 +12,8 @@ of terms or a change of one formula, and becomes a Hypothesis with its explanati
 """
 import numpy as np
 
-from grader.cases import (Call, Case, Expect, GradCheck, Hypothesis, Ref, call_case,
-                          perturbed_calls, random_directions)
-from grader.diagnose import relative_error
+from grader.cases import (Call, Case, Expect, GradCheck, Ref, call_case,
+                          distinct_hypotheses, perturbed_calls, random_directions)
 from reference import rnn_bptt as ref
 
 #: a hypothesis closer than this (relative) to the reference, or to an earlier hypothesis,
@@ -31,22 +30,7 @@ def _f64(a):
 
 
 def _hypotheses(reference, candidates) -> list:
-    """The (message, value, code[, zero_ok]) candidates that can be told apart from the
-    reference and from each other on this case's inputs, as Hypotheses (in the given order of
-    priority). An all-zero value explains too much (an untouched array) unless zero_ok."""
-    reference = _f64(reference)
-    kept = []
-    for message, value, code, *zero_ok in candidates:
-        value = _f64(value)
-        if value.shape != reference.shape or not np.all(np.isfinite(value)) \
-                or not (np.any(value) or zero_ok == [True]):
-            continue
-        if relative_error(value, reference) < DISTINCT:
-            continue
-        if any(relative_error(value, _f64(h.value)) < DISTINCT for h in kept):
-            continue
-        kept.append(Hypothesis(message, value, code))
-    return kept
+    return distinct_hypotheses(reference, candidates, DISTINCT)
 
 
 def _data(rng, T, D, H, K, dtype="float64", scale=0.6, large=False):

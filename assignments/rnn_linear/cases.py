@@ -8,8 +8,7 @@ global n_samples = 20, so a function that reads that global instead of X.shape[0
 import numpy as np
 
 from grader.cases import (Call, Case, Expect, GradCheck, Hypothesis, Ref, call_case,
-                          perturbed_calls)
-from grader.diagnose import relative_error
+                          distinct_hypotheses, perturbed_calls)
 from reference import rnn_linear as ref
 
 #: a hypothesis closer than this (relative) to the reference, or to an earlier hypothesis,
@@ -102,19 +101,7 @@ def backward_candidates(X, S, grad_out, wRec) -> list:
 
 
 def _hypotheses(reference, candidates) -> list:
-    """The (message, value, code) candidates that can be told apart from the reference and
-    from each other on this case's inputs, as Hypotheses (in the given order of priority)."""
-    reference = np.asarray(reference, dtype=np.float64)
-    kept = []
-    for message, value, code in candidates:
-        value = np.asarray(value, dtype=np.float64)
-        if value.shape != reference.shape or not np.all(np.isfinite(value)) \
-                or not np.any(value) or relative_error(value, reference) < DISTINCT:
-            continue
-        if any(relative_error(value, h.value) < DISTINCT for h in kept):
-            continue
-        kept.append(Hypothesis(message, value, code))
-    return kept
+    return distinct_hypotheses(reference, candidates, DISTINCT)
 
 
 def backward_gradient_case(rng, n_samples, seq_len, dtype="float64"):
