@@ -16,7 +16,7 @@ from grader.assignment import AssignmentError, find_course, load, load_public
 from grader.grade import grade_submission, ungradable
 from grader.gradebook import commands as gradebook_cli
 from grader.junit import write_junit
-from grader.sandbox import SandboxError, SplitWorker, Worker
+from grader.sandbox import SandboxError, Worker
 from grader.selfcheck import PUBLIC_CASES
 from grader.submission import SubmissionError, discover, load_submission
 
@@ -46,7 +46,9 @@ def start_workers(jobs: int, isolation: str, started: list | None = None) -> que
     workers = queue.Queue()
     try:
         started = list(started or [])[:jobs]
-        started += [SplitWorker(isolation=isolation) for _ in range(jobs - len(started))]
+        started += [Worker(isolation=isolation) for _ in range(jobs - len(started))]
+        for worker in started:
+            worker.start()
         for worker in started:  # all warmed up at once; wait for each
             workers.put(worker.ready())
     except SandboxError as exc:
@@ -62,7 +64,10 @@ def prestart(jobs, isolation) -> list:
     """Workers started before the assignment is loaded and the notebooks found, so their
     warm-up (a Python with numpy, in its sandbox) overlaps that work."""
     try:
-        return [SplitWorker(isolation=isolation) for _ in range(jobs or os.cpu_count() or 1)]
+        workers = [Worker(isolation=isolation) for _ in range(jobs or os.cpu_count() or 1)]
+        for worker in workers:
+            worker.start()
+        return workers
     except SandboxError as exc:
         _fail(str(exc))
 

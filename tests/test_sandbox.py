@@ -162,26 +162,26 @@ def output_gradient(y, t):
 '''
 
 
-def _public_feedback(worker):
-    from tests.grading import assignment, grade_submission
+def _public_feedback(spec):
     from grader.submission import extract_source
+    from tests.grading import grade_submission, worker
 
-    graded = grade_submission(assignment("rnn_linear"), extract_source([LEAK], "leak"), worker)
+    graded = grade_submission(spec, extract_source([LEAK], "leak"), worker())
     return " ".join(m for v in graded.verdicts if v.case.visibility == "public"
                     for m in v.messages)
 
 
 def test_public_feedback_cannot_carry_hidden_inputs():
-    from grader.sandbox import SplitWorker
+    import dataclasses
 
-    one = Worker()
-    try:  # the attack works where public and hidden cases share a worker...
-        assert "hidden inputs found: 0" not in _public_feedback(one)
-        assert "hidden inputs found:" in _public_feedback(one)
-    finally:
-        one.close()
-    split = SplitWorker()
-    try:  # ...and finds nothing in the public worker of a split pair
-        assert "hidden inputs found: 0" in _public_feedback(split)
-    finally:
-        split.close()
+    from grader.assignment import Assignment
+    from tests.grading import assignment
+
+    spec = assignment("rnn_linear")
+    # the attack works where the 13 x 9 inputs reach the child with the public cases...
+    shown = Assignment(spec.name, spec.title, [dataclasses.replace(c, visibility="public")
+                                              for c in spec.cases], spec.functions)
+    assert "hidden inputs found:" in _public_feedback(shown)
+    assert "hidden inputs found: 0" not in _public_feedback(shown)
+    # ...and finds nothing when they are hidden: they arrive after the public results
+    assert "hidden inputs found: 0" in _public_feedback(spec)

@@ -15,6 +15,8 @@ import numpy as np
 from grader import wire
 
 SOURCE_NAME = "<submission>"
+#: the frame a child sends when its public cases are done and it is ready for the hidden ones
+HIDDEN_REQUEST = b"?hidden"
 MAX_TEXT = 500
 
 
@@ -174,14 +176,23 @@ def run_case(namespace: dict, calls: list, max_bytes: int | None = None) -> list
     return replies
 
 
-def serve(job: dict, start: int, result_fd: int) -> None:
-    """Define the source, then run cases[start:], one frame per case, then a final frame."""
+def serve(job: dict, start: int, result_fd: int, hidden_fd: int | None = None,
+          total: int | None = None) -> None:
+    """Define the source, then run the cases from `start` on, one frame per case: the public
+    ones of the job, then (when `total` counts more) the hidden ones, asked for only once the
+    public results are sent."""
     namespace, errors = define(job["source"])
     wire.write_frame(result_fd, wire.encode({"kind": "setup", "errors": errors}))
     max_bytes = int(job["limits"]["max_frame_mb"]) * 2**20
-    for index in range(start, len(job["cases"])):
+    cases = job["cases"]
+    total = len(cases) if total is None else total
+    for index in range(start, total):
+        if index >= len(job["cases"]) and cases is job["cases"]:  # the hidden ones, first time
+            wire.write_frame(result_fd, HIDDEN_REQUEST)
+            hidden = wire.decode(wire.read_frame(hidden_fd) or b"")
+            cases = job["cases"] + hidden
         began = time.perf_counter()
-        replies = run_case(namespace, job["cases"][index], max_bytes)
+        replies = run_case(namespace, cases[index], max_bytes)
         frame = {"kind": "case", "index": index, "calls": replies,
                  "seconds": time.perf_counter() - began}
         try:

@@ -228,37 +228,50 @@ class Worker:
         return self.collect(self.submit(source, cases))
 
     def submit(self, source: str, cases: list):
-        """Send a submission's job and return at once; `collect` waits for its outcome (so two
-        workers can run one submission's public and hidden cases side by side)."""
+        """Send a submission's job and return at once; `collect` waits for its outcome.
+
+        Public cases run first. Hidden cases' inputs are sent only when the child asks for
+        them, after its public results: no public feedback can carry them, and the worker,
+        which relays them without keeping them, never has them in its memory when it forks.
+        The public call plans are the same for every submission: the worker keeps them.
+        """
         self.lock.acquire()
         try:
             self._ensure_ready()
-            timeouts = [float(c.timeout) for c in cases]
-            key = ",".join(str(id(c)) for c in cases)  # cases live as long as their assignment
+            order = [i for i, c in enumerate(cases) if c.visibility == "public"]
+            order += [i for i, c in enumerate(cases) if c.visibility != "public"]
+            ordered = [cases[i] for i in order]
+            public = [c for c in ordered if c.visibility == "public"]
+            timeouts = [float(c.timeout) for c in ordered]
+            key = ",".join(str(id(c)) for c in ordered)  # cases live as long as their assignment
             job = {"source": source, "cases_key": key, "timeouts": timeouts,
-                   "limits": self.limits}
+                   "hidden_count": len(ordered) - len(public), "limits": self.limits}
             if key != self.plans_sent:
-                job["cases"] = [plan(c.calls) for c in cases]
+                job["cases"] = [plan(c.calls) for c in public]
+                self.hidden_payload = wire.encode([plan(c.calls) for c in ordered[len(public):]])
                 self.plans_sent = key
-                self.plan_cases = list(cases)  # keeps the ids in the key from being reused
+                self.plan_cases = ordered  # keeps the ids in the key from being reused
             wire.write_frame(self.job_write, wire.encode(job))
             deadline = time.monotonic() + self.limits["setup_timeout"] + sum(timeouts) \
                 + 5.0 * (len(cases) + 1)
-            return cases, deadline
+            return ordered, order, deadline
         except (wire.WireError, OSError, SandboxError) as exc:
             self._fail()
             raise SandboxError(f"sandbox worker failed: {exc}") from None
 
     def collect(self, handle) -> RunOutcome:
         """The outcome of the job `submit` sent."""
-        cases, deadline = handle
+        ordered, order, deadline = handle
         try:
-            outcome = self._collect(cases, deadline)
+            outcome = self._collect(ordered, deadline)
         except (SandboxError, wire.WireError, OSError) as exc:
             self._fail()
             raise SandboxError(f"sandbox worker failed: {exc}") from None
         self.lock.release()
-        return outcome
+        back = [None] * len(order)
+        for position, index in enumerate(order):
+            back[index] = outcome.cases[position]
+        return RunOutcome(setup_errors=outcome.setup_errors, cases=back)
 
     def _fail(self):
         """A worker that misbehaved is stopped (the next job starts a fresh one)."""
@@ -282,6 +295,9 @@ class Worker:
                     raise SandboxError("malformed worker message")
                 if data.get("kind") == "done":
                     break
+                if data.get("kind") == "hidden":  # the child's public results are all in
+                    wire.write_frame(self.job_write, self.hidden_payload)
+                    continue
                 index = data.get("index")
                 if isinstance(index, int) and 0 <= index < len(cases) and outcomes[index] is None:
                     outcomes[index] = CaseOutcome(failure=_text(data.get("failure"), 40),
@@ -331,57 +347,3 @@ class Worker:
         except (wire.WireError, SandboxError) as exc:
             return CaseOutcome(failure="protocol", detail=f"unreadable output ({exc})")
 
-
-class SplitWorker:
-    """Two warm workers for one grading slot: public cases run in one, hidden cases in the other.
-
-    A child can read anything in its worker's memory, which is inherited at fork, and its public
-    feedback (exception texts, wrong values) reaches the student. The public worker never holds
-    a hidden case's inputs, so no public feedback can carry them; the hidden worker's children
-    can see hidden inputs but are reported as pass or fail only.
-    """
-
-    def __init__(self, limits: dict | None = None, isolation: str = "auto"):
-        self.public = Worker(limits, isolation)
-        self.hidden = Worker(limits, isolation)
-        self.isolation, self.reason = self.public.isolation, self.public.reason
-        for worker in (self.public, self.hidden):
-            worker.start()  # both warm up (import numpy) at once, in the background
-
-    def ready(self) -> "SplitWorker":
-        """Wait until both workers have started; `isolation` is final from then on."""
-        for worker in (self.public, self.hidden):
-            worker.ready()
-        weaker = min((self.public, self.hidden), key=lambda w: w.isolation == FULL)
-        self.isolation, self.reason = weaker.isolation, weaker.reason
-        return self
-
-    def run(self, source: str, cases: list) -> RunOutcome:
-        public = [i for i, c in enumerate(cases) if c.visibility == "public"]
-        hidden = [i for i, c in enumerate(cases) if c.visibility != "public"]
-        outcomes = [None] * len(cases)
-        setup_errors = None
-        # both jobs go out before either is awaited: the two workers run side by side
-        jobs, failure = [], None
-        for worker, indices in ((self.public, public), (self.hidden, hidden)):
-            if indices and failure is None:
-                try:
-                    jobs.append((worker, indices, worker.submit(source, [cases[i] for i in indices])))
-                except SandboxError as exc:
-                    failure = exc  # the job already sent is still collected below
-        for worker, indices, handle in jobs:
-            try:
-                run = worker.collect(handle)
-            except SandboxError as exc:
-                failure = failure or exc  # still collect the other job
-                continue
-            setup_errors = run.setup_errors if setup_errors is None else setup_errors
-            for i, outcome in zip(indices, run.cases):
-                outcomes[i] = outcome
-        if failure:
-            raise failure
-        return RunOutcome(setup_errors=setup_errors or [], cases=outcomes)
-
-    def close(self):
-        self.public.close()
-        self.hidden.close()

@@ -16,6 +16,7 @@ process group with setsid), the memory of all of them together is watched, and t
 import ctypes
 import os
 import resource
+import select
 import shutil
 import signal
 import struct
@@ -35,7 +36,8 @@ import numpy as np  # noqa: E402,F401  (imported once here so children start war
 from grader import wire  # noqa: E402
 from grader.sandbox import harness  # noqa: E402
 
-CHILD_FD = 3
+CHILD_FD = 3          # the child's result pipe
+HIDDEN_FD = 4         # the child's pipe for the hidden cases, delivered after its public ones
 #: seconds between two looks at the memory of a sandboxed submission's processes
 MEMORY_POLL = 0.05
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -48,17 +50,19 @@ def _limit(kind, value, hard=None):
         pass  # a hard limit already lower than ours is fine
 
 
-def enter_child(result_fd: int, scratch: str, limits: dict) -> None:
+def enter_child(result_fd: int, hidden_fd: int, scratch: str, limits: dict) -> None:
     """Turn the forked process into a limited one: own session, no inherited files but the
-    result pipe, stdio on /dev/null, resource limits, a private working folder."""
+    result and hidden-case pipes, stdio on /dev/null, resource limits, a private folder."""
     os.setsid()
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
         signal.signal(sig, signal.SIG_DFL)
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
+    hidden_fd = os.dup(hidden_fd)  # out of the way of CHILD_FD before the dup2s
     os.dup2(result_fd, CHILD_FD)
-    os.closerange(CHILD_FD + 1, 1 << 16)
+    os.dup2(hidden_fd, HIDDEN_FD)
+    os.closerange(HIDDEN_FD + 1, 1 << 16)
     mib = 2**20
     _limit(resource.RLIMIT_AS, int(limits["memory_mb"]) * mib)
     # soft < hard: SIGXCPU at the limit says why; with soft == hard the kernel sends SIGKILL
@@ -145,6 +149,8 @@ def _cause(problem: str, ended: str, limits: dict, timeout: float) -> str:
         return f"took longer than {timeout:g} s (an endless loop?)"
     if problem == "too large":
         return f"returned more than {limits['max_frame_mb']} MiB of output"
+    if problem == "protocol":
+        return "broke the result channel's protocol (wrote to it itself?)"
     if problem == "memory":
         return f"used more than {limits['memory_mb']} MiB of memory (all its processes together)"
     if "SIGXCPU" in ended:
@@ -161,30 +167,69 @@ def _report(out_fd: int, message: dict) -> None:
     wire.write_frame(out_fd, b"W" + wire.encode(message))
 
 
-def supervise(job: dict, out_fd: int, sandboxed: bool = False) -> None:
-    """Run one job, restarting a child after each case that hangs or kills it."""
+def _relay_hidden(job_fd: int, child_fd: int, deadline: float) -> str | None:
+    """Pass the hidden cases from the parent to the child without keeping them: read into a
+    buffer, write it on, zero it. Forked later, no child can find them in our memory."""
+    prefix = wire.read_exact(job_fd, 8)
+    if prefix is None:
+        raise wire.WireError("the parent closed the job pipe")
+    buffer = bytearray(struct.unpack("<Q", prefix)[0])
+    view, got = memoryview(buffer), 0
+    while got < len(buffer):
+        n = os.readv(job_fd, [view[got:]])
+        if n == 0:
+            raise wire.WireError("stream ended inside the hidden cases")
+        got += n
+    problem = None
+    try:
+        pending = memoryview(prefix + buffer)
+        while pending:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([], [child_fd], [], left)[1]:
+                problem = "timeout"
+                break
+            pending = pending[os.write(child_fd, pending[:1 << 16]):]
+    except OSError:
+        problem = "eof"  # the child is gone
+    finally:
+        buffer[:] = bytes(len(buffer))
+    return problem
+
+
+def supervise(job: dict, out_fd: int, sandboxed: bool = False, job_fd: int | None = None) -> None:
+    """Run one job, restarting a child after each case that hangs or kills it.
+
+    Public cases come first; after the last of them the child asks for the hidden cases, which
+    the parent sends then (so a child never has hidden inputs while its public results are
+    being made, and none is ever in this worker's memory when it forks)."""
     limits, timeouts = job["limits"], job["timeouts"]
     guard = memory_guard(limits) if sandboxed else None
-    total = len(job["cases"])
+    public = len(job["cases"])
+    total = public + int(job.get("hidden_count", 0))
     scratch = tempfile.mkdtemp(prefix="grader-scratch-")
     start = 0
     try:
         while start < total:
             read_end, write_end = os.pipe()
+            hidden_read, hidden_write = os.pipe()
             pid = os.fork()
             if pid == 0:
                 try:
                     os.close(read_end)
-                    enter_child(write_end, scratch, limits)
-                    harness.serve(job, start, CHILD_FD)
+                    os.close(hidden_write)
+                    enter_child(write_end, hidden_read, scratch, limits)
+                    harness.serve(job, start, CHILD_FD, HIDDEN_FD, total)
                 finally:
                     os._exit(0)
             os.close(write_end)
+            os.close(hidden_read)
+            os.set_blocking(hidden_write, False)
             reader = wire.FrameReader(read_end, int(limits["max_frame_mb"]) * 2**20)
             frame, problem = _read(reader, time.monotonic() + limits["setup_timeout"], guard)
             if problem:
                 ended = _reap(pid, sandboxed)
                 os.close(read_end)
+                os.close(hidden_write)
                 cause = _cause(problem, ended, limits, limits["setup_timeout"])
                 for index in range(start, total):
                     _report(out_fd, {"kind": "case", "index": index, "failure": "setup",
@@ -192,15 +237,29 @@ def supervise(job: dict, out_fd: int, sandboxed: bool = False) -> None:
                 break
             if start == 0:
                 wire.write_frame(out_fd, b"S" + frame)
-            index = start
+            index, delivered = start, False
             while index < total:
-                frame, problem = _read(reader, time.monotonic() + timeouts[index], guard)
+                deadline = time.monotonic() + timeouts[index]
+                frame, problem = _read(reader, deadline, guard)
                 if problem:
                     break
+                if frame == harness.HIDDEN_REQUEST:
+                    # only once, and only when every public result of this child is sent: asked
+                    # earlier, it wants to put hidden inputs into public feedback
+                    if index < public or delivered or job_fd is None:
+                        problem = "protocol"
+                        break
+                    delivered = True
+                    _report(out_fd, {"kind": "hidden"})
+                    problem = _relay_hidden(job_fd, hidden_write, deadline)
+                    if problem:
+                        break
+                    continue
                 wire.write_frame(out_fd, b"C" + struct.pack("<I", index) + frame)
                 index += 1
             ended = _reap(pid, sandboxed)
             os.close(read_end)
+            os.close(hidden_write)
             if index < total:
                 cause = _cause(problem, ended, limits, timeouts[index])
                 _report(out_fd, {"kind": "case", "index": index, "failure": problem,
@@ -256,7 +315,7 @@ def main(argv: list) -> None:
         if "cases" in job:
             plans = {job["cases_key"]: job["cases"]}
         job["cases"] = plans[job["cases_key"]]
-        supervise(job, result_fd, sandboxed)
+        supervise(job, result_fd, sandboxed, job_fd)
 
 
 if __name__ == "__main__":
