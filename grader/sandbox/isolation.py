@@ -44,12 +44,15 @@ def bwrap_command(argv: list) -> list:
                "--unshare-cgroup-try", "--die-with-parent", "--new-session"]
     if os.geteuid() != 0:
         command.append("--unshare-user")
+    # the private /tmp first: runtime folders that live under /tmp (a checkout or venv there)
+    # are then mounted on top of it instead of being hidden by it
+    command += ["--perms", "1777", "--size", str(SCRATCH_BYTES), "--tmpfs", "/tmp"]
     paths = _runtime_paths()
     # bubblewrap makes the missing parents of a mount point (e.g. /root, /work) mode 0700 and
     # root's: a worker that dropped to NOBODY could then import nothing it had not imported
     # before. Create them world-searchable first (their contents stay invisible).
     parents = {a for p in paths for a in p.parents
-               if a != Path("/") and not any(a.is_relative_to(q) for q in paths)}
+               if a not in (Path("/"), Path("/tmp")) and not any(a.is_relative_to(q) for q in paths)}
     for parent in sorted(parents):
         command += ["--perms", "0755", "--dir", str(parent)]
     for path in paths:
@@ -59,9 +62,7 @@ def bwrap_command(argv: list) -> list:
             command += ["--symlink", f"usr/{link}", f"/{link}"]
     if Path("/etc/ld.so.cache").exists():
         command += ["--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache"]
-    command += ["--proc", "/proc", "--dev", "/dev",
-                "--perms", "1777", "--size", str(SCRATCH_BYTES), "--tmpfs", "/tmp",
-                "--chdir", "/tmp", "--"]
+    command += ["--proc", "/proc", "--dev", "/dev", "--chdir", "/tmp", "--"]
     return command + argv
 
 

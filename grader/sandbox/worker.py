@@ -274,9 +274,23 @@ def supervise(job: dict, out_fd: int, sandboxed: bool = False, job_fd: int | Non
         _report(out_fd, {"kind": "done"})
 
 
+def _runtime_roots() -> list:
+    """Where this interpreter and the grader package live: read-only mounts that may sit under
+    /tmp (a checkout or venv there), never to be emptied."""
+    import grader
+
+    return [os.path.realpath(p) for p in
+            (sys.prefix, sys.base_prefix, os.path.dirname(os.path.dirname(grader.__file__)))]
+
+
 def _empty(folder: str) -> None:
-    """Remove everything inside folder (a submission may have written anywhere in it)."""
+    """Remove everything inside folder (a submission may have written anywhere in it), but the
+    runtime's own read-only mounts."""
+    roots = _runtime_roots()
     for entry in os.scandir(folder):
+        path = os.path.realpath(entry.path)
+        if any(root == path or root.startswith(path + os.sep) for root in roots):
+            continue
         try:
             if entry.is_dir(follow_symlinks=False):
                 shutil.rmtree(entry.path, ignore_errors=True)
