@@ -95,19 +95,21 @@ def grade_all(assignment, entries, out: Path, jobs: int, isolation: str = "auto"
             except SubmissionError as exc:
                 error = str(exc)
         if error is not None:
-            return ungradable(assignment, submission_id, error)
-        worker = workers.get()
-        try:
-            return grade_submission(assignment, submission, worker)
-        finally:
-            workers.put(worker)
+            graded = ungradable(assignment, submission_id, error)
+        else:
+            worker = workers.get()
+            try:
+                graded = grade_submission(assignment, submission, worker)
+            finally:
+                workers.put(worker)
+        results.write_results(out, graded, assignment)  # here: file writes run side by side
+        return graded
 
     graded_list = []
     progress = _progress(len(entries))
     try:
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             for graded in pool.map(one, entries):
-                results.write_results(out, graded, assignment)
                 if on_graded:
                     on_graded(graded)
                 graded_list.append(graded)
