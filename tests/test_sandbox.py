@@ -185,3 +185,33 @@ def test_public_feedback_cannot_carry_hidden_inputs():
     assert "hidden inputs found: 0" not in _public_feedback(shown)
     # ...and finds nothing when they are hidden: they arrive after the public results
     assert "hidden inputs found: 0" in _public_feedback(spec)
+
+
+EARLY = '''
+import os, struct
+import numpy as np
+
+def output_gradient(y, t):
+    # ask for the hidden cases before the public results are in, to print them here
+    os.write(3, struct.pack("<Q", 7) + b"?hidden")
+    return 2 * (y - t)
+'''
+
+
+def test_asking_for_hidden_cases_early_breaks_the_protocol():
+    from grader.submission import extract_source
+    from reference import rnn_linear
+    from tests.grading import assignment, grade_submission, reference_source, worker
+
+    spec = assignment("rnn_linear")
+    source = EARLY + reference_source(rnn_linear, "backward_gradient")
+    graded = grade_submission(spec, extract_source([source], "early"), worker())
+    assert graded.error is None
+    asking = [v for v in graded.verdicts if v.case.function == "output_gradient"]
+    assert all(v.score == 0 for v in asking)
+    public = [v for v in asking if v.case.visibility == "public"]
+    assert "broke the result channel's protocol" in " ".join(public[0].messages)
+    # the run goes on in fresh children: backward_gradient's value tests still pass
+    values = [v for v in graded.verdicts
+              if v.case.function == "backward_gradient" and "gradient check" not in v.case.name]
+    assert values and all(v.passed for v in values)
