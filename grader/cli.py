@@ -46,9 +46,7 @@ def start_workers(jobs: int, isolation: str, started: list | None = None) -> que
     workers = queue.Queue()
     try:
         started = list(started or [])[:jobs]
-        started += [Worker(isolation=isolation) for _ in range(jobs - len(started))]
-        for worker in started:
-            worker.start()
+        started += prestart(jobs - len(started), isolation)
         for worker in started:  # all warmed up at once; wait for each
             workers.put(worker.ready())
     except SandboxError as exc:
@@ -61,10 +59,12 @@ def start_workers(jobs: int, isolation: str, started: list | None = None) -> que
 
 
 def prestart(jobs, isolation) -> list:
-    """Workers started before the assignment is loaded and the notebooks found, so their
-    warm-up (a Python with numpy, in its sandbox) overlaps that work."""
+    """`jobs` workers (None: one per core) started now, e.g. before the assignment is loaded
+    and the notebooks found, so their warm-up (a Python with numpy, in its sandbox) overlaps
+    that work."""
     try:
-        workers = [Worker(isolation=isolation) for _ in range(jobs or os.cpu_count() or 1)]
+        count = (os.cpu_count() or 1) if jobs is None else jobs
+        workers = [Worker(isolation=isolation) for _ in range(count)]
         for worker in workers:
             worker.start()
         return workers

@@ -43,3 +43,17 @@ def messages(graded, function=None):
     """All feedback messages (of one function's tests), joined, for assertions."""
     return "\n".join(m for v in graded.verdicts if function in (None, v.case.function)
                      for m in v.messages)
+
+
+def said(text, graded_or_messages, function=None):
+    """Whether a message says `text` (messages start with a capital letter)."""
+    if isinstance(graded_or_messages, list):
+        found = " ".join(graded_or_messages)
+    else:
+        found = messages(graded_or_messages, function)
+    return text[:1].upper() + text[1:] in found or text in found
+
+
+def lost(graded, function):
+    """Points a function's tests lost."""
+    return sum(v.case.points - v.score for v in verdicts_for(graded, function))

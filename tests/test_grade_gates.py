@@ -7,7 +7,8 @@ import pytest
 
 from grader import results
 from reference import gates as ref
-from tests.grading import assignment, grade_source, messages, reference_source, verdicts_for
+from tests.grading import (assignment, grade_source, lost, messages, reference_source, said,
+                           verdicts_for)
 
 FUNCTIONS = ("sigmoid", "sigmoid_backward", "neuron_forward", "neuron_backward",
              "staged_forward", "staged_backward", "matmul_backward")
@@ -133,21 +134,8 @@ def replace(source, *cells):
     return grade_source("gates", source, *[IMPORTS + c for c in cells])
 
 
-def said(text, graded_or_messages, function=None):
-    """Whether a message says `text` (messages start with a capital letter)."""
-    if isinstance(graded_or_messages, list):
-        found = " ".join(graded_or_messages)
-    else:
-        found = messages(graded_or_messages, function)
-    return text[:1].upper() + text[1:] in found or text in found
-
-
 def public(graded, function):
     return [v for v in verdicts_for(graded, function) if v.case.visibility == "public"]
-
-
-def lost(graded, function):
-    return sum(v.case.points - v.score for v in verdicts_for(graded, function))
 
 
 @pytest.mark.parametrize("source", [CORRECT, HELPERS, DTYPE_KEEPING],

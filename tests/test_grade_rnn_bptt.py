@@ -7,8 +7,8 @@ import pytest
 
 from grader import results
 from reference import rnn_bptt as ref
-from tests.grading import COURSE, assignment, grade_source, messages, reference_source, \
-    verdicts_for
+from tests.grading import (COURSE, assignment, grade_source, lost, messages, reference_source,
+                           said, verdicts_for)
 
 IMPORTS = "import numpy as np\n"
 PROVIDED = reference_source(ref, "softmax")
@@ -120,21 +120,8 @@ def bptt_with(*edits):
     return grade_source("rnn_bptt", CORRECT, IMPORTS + source)
 
 
-def said(text, graded_or_messages, function=None):
-    """Whether a message says `text` (messages start with a capital letter)."""
-    if isinstance(graded_or_messages, list):
-        found = " ".join(graded_or_messages)
-    else:
-        found = messages(graded_or_messages, function)
-    return text[:1].upper() + text[1:] in found or text in found
-
-
 def named(graded, name):
     return next(v for v in graded.verdicts if v.case.name == name)
-
-
-def lost(graded, function):
-    return sum(v.case.points - v.score for v in verdicts_for(graded, function))
 
 
 FULL = "bptt, full: T=6 steps, D=4, H=3, K=5"
