@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
+#: the file name of the submission's code in tracebacks (the sandbox harness uses the same)
+SOURCE_NAME = "<submission>"
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _SIMPLE = (int, float, bool, str, type(None))
 _DUNDER = re.compile(r"^__\w+__$")
@@ -37,6 +39,10 @@ class Submission:
     functions: frozenset[str]
     constants: Mapping[str, object] = field(hash=False)
     notes: tuple[str, ...]
+    #: the kept statements of `source` compiled one by one (code objects, lines as in `source`),
+    #: so the sandboxed child need not parse and compile them again; None when one of them does
+    #: not compile alone (the child then compiles `source` itself and reports the error)
+    statements: tuple[types.CodeType, ...] | None = field(default=None, compare=False, repr=False)
 
     def describe_line(self, lineno: int) -> str:
         """Where line `lineno` (1-based) of `source` came from: "cell 7, line 3"."""
@@ -216,8 +222,9 @@ def _assemble(stmts, dropped, submission_id, path, notes) -> Submission:
                 last[name] = s
     kept = [s for s in stmts if s.kind in ("const", "def") and any(last[n] is s for n in s.names)]
     defined = set(last)
-    needed = _names_used([s.node for s in kept]) - defined
-    imports, futures, seen = [], [], set()
+    codes = {id(s): _compiled(s.node) for s in kept}
+    needed = _names_used([(s.node, codes[id(s)]) for s in kept]) - defined
+    pieces, futures, seen = [], [], set()  # (text, origins, code)
     for s in stmts:
         if s.kind not in ("import", "future"):
             continue
@@ -225,11 +232,16 @@ def _assemble(stmts, dropped, submission_id, path, notes) -> Submission:
         if node is None or ast.dump(node) in seen:
             continue
         seen.add(ast.dump(node))  # without positions: the same import in two cells is kept once
-        (futures if s.kind == "future" else imports).append(piece)
+        if node is not s.node:  # a trimmed import: one line of its own
+            node = ast.fix_missing_locations(ast.copy_location(node, s.node))
+            node.end_lineno = node.lineno
+        (futures if s.kind == "future" else pieces).append(piece + (node, _compiled(node)))
     consts = [s for s in kept if s.kind == "const"]
     defs = _definition_order([s for s in kept if s.kind == "def"])
-    lines, origin = [], []
-    for text, where in futures + imports + [s.text() for s in consts + defs]:
+    lines, origin, statements = [], [], []
+    for text, where, node, code in futures + pieces + [s.text() + (s.node, codes[id(s)])
+                                                       for s in consts + defs]:
+        statements.append(_placed(node, code, len(lines) + 1 - where[0][1]))
         lines += text
         origin += where
     source = "\n".join(lines) + "\n" if lines else ""
@@ -240,27 +252,53 @@ def _assemble(stmts, dropped, submission_id, path, notes) -> Submission:
     if not functions:
         notes.append("no function or class definitions found")
     return Submission(submission_id, Path(path) if path is not None else None, source, tuple(origin),
-                      functions, MappingProxyType(constants), tuple(notes))
+                      functions, MappingProxyType(constants), tuple(notes),
+                      None if None in statements else tuple(statements))
 
 
-def _names_used(nodes) -> set[str]:
+def _compiled(node) -> types.CodeType | None:
+    """One top-level statement compiled alone (as the child executes them), or None."""
+    try:  # dont_inherit: this module's own `from __future__` must not apply to student code
+        return compile(ast.Module(body=[node], type_ignores=[]), SOURCE_NAME, "exec",
+                       dont_inherit=True)
+    except (SyntaxError, ValueError, TypeError, RecursionError, MemoryError):
+        return None
+
+
+def _placed(node, code, delta: int) -> types.CodeType | None:
+    """The statement's code (compiled at its lines in its cell) with its lines moved by delta
+    to where it sits in the kept source."""
+    if code is None or delta >= 0:
+        return code and _moved(code, delta)
+    # a module's code always starts at line 1, so it cannot move up: compile it there again
+    ast.increment_lineno(node, delta)
+    return _compiled(node)
+
+
+def _moved(code: types.CodeType, delta: int) -> types.CodeType:
+    """The code object with every line number moved by delta (line tables are relative to
+    co_firstlineno, in nested code objects too)."""
+    consts = tuple(_moved(c, delta) if isinstance(c, types.CodeType) else c
+                   for c in code.co_consts)
+    return code.replace(co_firstlineno=code.co_firstlineno + delta, co_consts=consts)
+
+
+def _names_used(compiled: list) -> set[str]:
     """Every name the kept statements may read (a superset: attribute names come along).
 
-    Compiling once and reading the code objects' names is several times faster than walking
-    the syntax trees in Python; a tree walk remains for code that does not compile alone.
+    Reading the names of their code objects is several times faster than walking the syntax
+    trees in Python; a tree walk remains for a statement that does not compile alone.
     """
-    try:
-        code = compile(ast.Module(body=nodes, type_ignores=[]), "<kept>", "exec")
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        used = set()
-        for node in nodes:
-            for n in ast.walk(node):
-                if isinstance(n, ast.Name):
-                    used.add(n.id)
-                elif isinstance(n, (ast.Global, ast.Nonlocal)):
-                    used.update(n.names)
-        return used
-    used, stack = set(), [code]
+    used, stack = set(), []
+    for node, code in compiled:  # (statement, its code object or None)
+        if code is not None:
+            stack.append(code)
+            continue
+        for n in ast.walk(node):
+            if isinstance(n, ast.Name):
+                used.add(n.id)
+            elif isinstance(n, (ast.Global, ast.Nonlocal)):
+                used.update(n.names)
     while stack:
         c = stack.pop()
         used.update(c.co_names, c.co_freevars)

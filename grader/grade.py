@@ -48,7 +48,7 @@ def grade_submission(assignment: Assignment, submission: Submission, worker: Wor
     began = time.perf_counter()
     notes = list(submission.notes)
     try:
-        run = worker.run(submission.source, assignment.cases)
+        run = worker.run(submission.source, assignment.cases, submission.statements)
     except SandboxError as exc:
         return Graded(submission.id, [Verdict(c, 0.0, [f"not graded: {exc}"], ["sandbox"])
                                       for c in assignment.cases], notes, str(exc),

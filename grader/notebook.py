@@ -132,7 +132,7 @@ def _parse(name: str, text: str, notes: list[str]) -> nbformat.NotebookNode:
         raise SubmissionError(f"{name}: JSON but not a notebook (no 'cells' list)")
     major = data.get("nbformat")
     if major in (3, 4) or (major in (1, 2) and "worksheets" in data):
-        nb, problem = _strict(text)
+        nb, problem = _strict(data)
         if nb is not None:
             if problem:
                 notes.append(f"{name}: does not pass strict notebook validation ({problem}); code cells read anyway")
@@ -144,11 +144,13 @@ def _parse(name: str, text: str, notes: list[str]) -> nbformat.NotebookNode:
     return _salvage(data, notes)
 
 
-def _strict(text: str) -> tuple[nbformat.NotebookNode | None, str]:
-    """nbformat's own reading, conversion to v4, minor upgrade and validation, kept quiet."""
+def _strict(data: dict) -> tuple[nbformat.NotebookNode | None, str]:
+    """nbformat's own reading (of the JSON parsed once already), conversion to v4, minor
+    upgrade and validation, kept quiet."""
     with _quiet():
         try:
-            nb = nbformat.convert(nbformat.reader.reads(text), 4)
+            major, minor = nbformat.reader.get_version(data)
+            nb = nbformat.convert(nbformat.versions[major].to_notebook_json(data, minor=minor), 4)
             minor = nb.get("nbformat_minor")
             if isinstance(minor, int) and minor < nbformat.v4.nbformat_minor:
                 nb = nbformat.v4.upgrade(nb, 4, minor)

@@ -115,3 +115,17 @@ def test_regrading_is_deterministic():
     first, second = grade_source("rnn_linear", cell), grade_source("rnn_linear", cell)
     assert [(v.score, v.messages) for v in first.verdicts] == \
         [(v.score, v.messages) for v in second.verdicts]
+
+
+def test_a_failing_definition_is_located_in_the_students_cell():
+    """The child runs the statements as the grader compiled them: a definition that fails names
+    the cell and line it came from, also when the kept source puts it elsewhere."""
+    graded = grade_source("rnn_linear", "import numpy as np\n\n\n\n\nscale = 2.0\n",
+                          "x = [1, 2]\nprint(x)\n\n\n\n\n\n\n\n\n\ndef loss(y, t, n=undefined_name):\n"
+                          "    return 0.0\n",
+                          "import not_a_module_xyz\n\n\ndef forward_states(X, wx, wRec):\n"
+                          "    return not_a_module_xyz.f(X)\n")
+    assert any("Defining your code failed (cell 2, line 12): NameError" in n
+               for n in graded.notes), graded.notes
+    assert any("Defining your code failed (cell 3, line 1): ModuleNotFoundError" in n
+               for n in graded.notes), graded.notes

@@ -11,6 +11,7 @@ import nbformat
 import pytest
 from nbformat import v3, v4
 
+from grader.sandbox import harness
 from grader.submission import (Submission, SubmissionError, discover, discover_found, extract,
                                extract_source, load_submission, read_notebook, strip_magics)
 
@@ -606,3 +607,60 @@ def test_discovered_entries_load(tmp_path):
     subs = [load_submission(p, i) for i, p, e in discover(tmp_path) if e is None]
     assert [(s.id, s.functions) for s in subs] == [("a", {"f"}), ("b", {"g"})]
     assert os.path.samefile(subs[1].path, tmp_path / "b" / "nb.ipynb")
+
+
+# ---------------------------------------------------------------- precompiled statements
+
+def _code_lines(code) -> list:
+    """Every (instruction range, line) of a code object and those nested in it, but the module's
+    RESUME marker (which sits before any line)."""
+    import types
+    found = [(code.co_name, start, line) for start, _, line in code.co_lines()
+             if line is not None and not (code.co_name == "<module>" and start == 0)]
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            found += _code_lines(const)
+    return found
+
+
+def _compiled_from_source(source: str) -> list:
+    return [compile(ast.Module([node], []), "<submission>", "exec", dont_inherit=True)
+            for node in ast.parse(source).body]
+
+
+def _all_sample_submissions():
+    course = Path(__file__).resolve().parent.parent / "assignments"
+    for path in sorted(course.glob("*/samples/*.ipynb")):
+        try:
+            yield load_submission(path)
+        except SubmissionError:
+            pass
+
+
+def test_statements_are_compiled_at_the_lines_of_the_kept_source():
+    """The child executes these instead of compiling `source`: every line a traceback can show
+    must be the same, for the bundled samples and for statements that move up or down."""
+    subs = list(_all_sample_submissions()) + [ext(
+        "x = 1\n\n\n\n\nimport numpy as np\nimport os, sys\n\n\n\n\n\n\n\ndef f(a):\n    return os.sep\n",
+        "@staticmethod\n\n\ndef g(\n    b=np.pi,\n):\n    return [1 / b for _ in range(2)]\n",
+        "from math import (\n    sqrt,\n    floor)\nclass K:\n    y = sqrt(2)\n    def m(self):\n        return floor\n")]
+    assert len(subs) >= 20
+    for sub in subs:
+        assert sub.statements is not None, sub.id
+        mine = [_code_lines(c) for c in sub.statements]
+        assert mine == [_code_lines(c) for c in _compiled_from_source(sub.source)], sub.id
+        assert all(c.co_filename == harness.SOURCE_NAME for c in sub.statements)
+
+
+def test_statements_ignore_the_graders_own_future_imports():
+    """extract.py uses `from __future__ import annotations`; student code must not inherit it."""
+    sub = ext("def f(x: int) -> int:\n    return x\n")
+    ns = {}
+    exec(sub.statements[0], ns)
+    assert ns["f"].__annotations__ == {"x": int, "return": int}
+
+
+def test_a_statement_that_does_not_compile_alone_leaves_compiling_to_the_child():
+    sub = ext("def f():\n    return 1\n", "def g():\n    nonlocal q\n    return q\n")
+    assert sub.statements is None
+    assert "def g" in sub.source

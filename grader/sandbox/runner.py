@@ -3,6 +3,7 @@ worker, and receive raw outputs, strictly checked, as plain values.
 
 Knows nothing about references, tolerances or points: it turns calls into `CallOutcome`s.
 """
+import marshal
 import os
 import shutil
 import struct
@@ -222,12 +223,13 @@ class Worker:
             self.process.wait()
             self.process = None
 
-    def run(self, source: str, cases: list) -> RunOutcome:
+    def run(self, source: str, cases: list, statements=None) -> RunOutcome:
         """Run every case's calls for one submission; a case that hangs or crashes becomes a
-        CaseOutcome with a failure, and the others still run."""
-        return self.collect(self.submit(source, cases))
+        CaseOutcome with a failure, and the others still run. `statements`: the source's
+        top-level statements compiled (Submission.statements), so the child need not."""
+        return self.collect(self.submit(source, cases, statements))
 
-    def submit(self, source: str, cases: list):
+    def submit(self, source: str, cases: list, statements=None):
         """Send a submission's job and return at once; `collect` waits for its outcome.
 
         Public cases run first. Hidden cases' inputs are sent only when the child asks for
@@ -246,6 +248,8 @@ class Worker:
             key = ",".join(str(id(c)) for c in ordered)  # cases live as long as their assignment
             job = {"source": source, "cases_key": key, "timeouts": timeouts,
                    "hidden_count": len(ordered) - len(public), "limits": self.limits}
+            if statements is not None:  # code objects as marshal bytes: trusted to untrusted
+                job["compiled"] = np.frombuffer(marshal.dumps(tuple(statements)), np.uint8)
             if key != self.plans_sent:
                 job["cases"] = [plan(c.calls) for c in public]
                 self.hidden_payload = wire.encode([plan(c.calls) for c in ordered[len(public):]])
