@@ -3,11 +3,8 @@ logic lives in the modules it calls."""
 import contextlib
 import gc
 import os
-import queue
 import sys
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 # Before numpy loads: the judge's arrays are small, and OpenBLAS's own threads would only spin
@@ -17,9 +14,9 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import click  # noqa: E402
 
 from grader import export as export_cli  # noqa: E402
-from grader import results  # noqa: E402
+from grader import parallel, results  # noqa: E402
 from grader.assignment import AssignmentError, find_course, load, load_public  # noqa: E402
-from grader.grade import grade_submission, ungradable  # noqa: E402
+from grader.grade import Graded, grade_submission, ungradable  # noqa: E402
 from grader.gradebook import commands as gradebook_cli  # noqa: E402
 from grader.junit import write_junit  # noqa: E402
 from grader.sandbox import SandboxError, Worker  # noqa: E402
@@ -46,42 +43,37 @@ def _progress(total: int):
     return progress
 
 
-def start_workers(jobs: int, isolation: str, started: list | None = None) -> queue.Queue:
+def start_workers(jobs: int, isolation: str, started: list | None = None) -> list:
     """`jobs` warm workers (those `started` early, and more if needed); a warning on stderr when
     isolation is reduced."""
-    workers = queue.Queue()
     try:
         started = list(started or [])[:jobs]
-        started += prestart(jobs - len(started), isolation)
-        for worker in started:  # all warmed up at once; wait for each
-            workers.put(worker.ready())
+        started += prestart(jobs - len(started), isolation, first=len(started))
+        workers = [worker.ready() for worker in started]  # all warmed up at once; wait for each
     except SandboxError as exc:
         _fail(str(exc))
-    first = workers.queue[0]
-    if first.isolation != "full":
-        click.echo(f"warning: reduced isolation ({first.reason}): student code runs with "
+    if workers[0].isolation != "full":
+        click.echo(f"warning: reduced isolation ({workers[0].reason}): student code runs with "
                    "process limits only; see README, 'Isolation'.", err=True)
     return workers
 
 
-def prestart(jobs, isolation) -> list:
+def prestart(jobs, isolation, first: int = 0) -> list:
     """`jobs` workers (None: one per core) started now, e.g. before the assignment is loaded
     and the notebooks found, so their warm-up (a Python with numpy, in its sandbox) overlaps
-    that work."""
+    that work. With several, worker i keeps to core i (`first` counts those started before):
+    its children, and the thread feeding it, then stay on one core's caches."""
     try:
-        count = (os.cpu_count() or 1) if jobs is None else jobs
-        workers = [Worker(isolation=isolation) for _ in range(count)]
+        cores = os.cpu_count() or 1
+        count = cores if jobs is None else jobs
+        several = count + first > 1
+        workers = [Worker(isolation=isolation, cpu=(first + i) % cores if several else None)
+                   for i in range(count)]
         for worker in workers:
             worker.start()
         return workers
     except SandboxError as exc:
         _fail(str(exc))
-
-
-#: one notebook read (ast.parse) at a time: CPython 3.11 shares the AST constructor's recursion
-#: counter between threads, so two parses at once can fail with "SystemError: AST constructor
-#: recursion depth mismatch" (python/cpython#106905); reading is milliseconds, grading stays parallel
-_READING = threading.Lock()
 
 
 @contextlib.contextmanager
@@ -101,36 +93,41 @@ def _few_collections():
 
 def grade_all(assignment, entries, out: Path, jobs: int, isolation: str = "auto",
               on_graded=None, started=None) -> list:
-    """Grade (id, path, error) entries with `jobs` warm workers (reusing those `started`);
-    results are written (and passed to `on_graded`) as they arrive."""
+    """Grade (id, path, error) entries with `jobs` warm workers (reusing those `started`), each
+    fed by a grading process of its own (grader.parallel); results are written as they are
+    made, and passed to `on_graded` in submission order."""
     for extra in (started or [])[jobs:]:
         extra.close()
     workers = start_workers(jobs, isolation, started)
 
-    def one(entry):
-        submission_id, path, error = entry
+    def one(index: int, worker: Worker) -> Graded:
+        submission_id, path, error = entries[index]
         if error is None:
             try:
-                with _READING:
-                    submission = load_submission(path, submission_id)
+                submission = load_submission(path, submission_id)
             except SubmissionError as exc:
                 error = str(exc)
         if error is not None:
             graded = ungradable(assignment, submission_id, error)
         else:
-            worker = workers.get()
-            try:
-                graded = grade_submission(assignment, submission, worker)
-            finally:
-                workers.put(worker)
-        results.write_results(out, graded, assignment)  # here: file writes run side by side
+            graded = grade_submission(assignment, submission, worker)
+        results.write_results(out, graded, assignment)
         return graded
 
-    graded_list = []
-    progress = _progress(len(entries))
+    def failed(index: int, reason: str) -> Graded:
+        graded = ungradable(assignment, entries[index][0], reason)
+        results.write_results(out, graded, assignment)
+        return graded
+
+    graded_list, progress = [], None
     try:
-        with _few_collections(), ThreadPoolExecutor(max_workers=jobs) as pool:
-            for graded in pool.map(one, entries):
+        with _few_collections():  # before the grading processes fork: they inherit it
+            outcomes = parallel.in_order(
+                one, len(entries), workers, on_failure=failed,
+                pack=lambda graded: graded.packed(assignment.cases),
+                unpack=lambda data: Graded.unpacked(data, assignment.cases))
+            progress = _progress(len(entries))  # its thread starts after the forks
+            for graded in outcomes:
                 if on_graded:
                     on_graded(graded)
                 graded_list.append(graded)
@@ -139,8 +136,8 @@ def grade_all(assignment, entries, out: Path, jobs: int, isolation: str = "auto"
     finally:
         if progress:
             progress.stop()
-        while not workers.empty():
-            workers.get().close()
+        for worker in workers:
+            worker.close()
     return graded_list
 
 

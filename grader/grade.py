@@ -31,6 +31,20 @@ class Graded:
         # from the exact fractions: summing rounded thirds shows 18.9999 for 19
         return round(sum(v.case.points * v.fraction for v in self.verdicts), 4)
 
+    def packed(self, cases: list) -> tuple:
+        """Plain data for another grader process: the cases by their index in `cases` (the
+        assignment's, which both processes hold), not copies of them."""
+        index = {id(case): i for i, case in enumerate(cases)}
+        return (self.id, [(index[id(v.case)], v.fraction, v.messages, v.codes, v.evidence)
+                          for v in self.verdicts],
+                self.notes, self.error, self.seconds, self.isolation, self.compute_seconds)
+
+    @classmethod
+    def unpacked(cls, data: tuple, cases: list) -> "Graded":
+        """The Graded that `packed` described."""
+        submission_id, verdicts, *rest = data
+        return cls(submission_id, [Verdict(cases[i], *fields) for i, *fields in verdicts], *rest)
+
 
 def _setup_notes(errors: list, submission: Submission) -> list:
     notes = []

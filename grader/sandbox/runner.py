@@ -144,10 +144,13 @@ def _case_outcome(frame, calls: list) -> CaseOutcome:
 class Worker:
     """One warm worker process; runs one submission at a time."""
 
-    def __init__(self, limits: dict | None = None, isolation: str = "auto"):
+    def __init__(self, limits: dict | None = None, isolation: str = "auto",
+                 cpu: int | None = None):
         """isolation: "full" (bubblewrap, or fail), "reduced" (process limits only), or "auto"
-        (full where bubblewrap works, else reduced; `self.isolation` says which)."""
+        (full where bubblewrap works, else reduced; `self.isolation` says which). cpu: the
+        core the worker and its children keep to (None: any)."""
         self.limits = {**DEFAULT_LIMITS, **(limits or {})}
+        self.cpu = cpu
         self.process = None
         self.lock = threading.Lock()
         self.requested = isolation
@@ -172,6 +175,8 @@ class Worker:
         env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
                    PYTHONDONTWRITEBYTECODE="1")
         argv = [sys.executable, "-m", "grader.sandbox.worker", str(job_read), str(result_write)]
+        if self.cpu is not None:
+            argv += ["--cpu", str(self.cpu)]
         self.process = subprocess.Popen(
             worker_command(argv, self.isolation),
             pass_fds=(job_read, result_write), stdin=subprocess.DEVNULL,
@@ -221,6 +226,17 @@ class Worker:
                     pass
             self.process.kill()
             self.process.wait()
+            self.process = None
+
+    def forget(self):
+        """In a forked copy of the process that owns this worker: close our copies of its
+        pipes and leave the worker to its owner."""
+        if self.process is not None:
+            for fd in (self.job_write, self.result_read):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
             self.process = None
 
     def run(self, source: str, cases: list, statements=None) -> RunOutcome:

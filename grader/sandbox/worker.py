@@ -5,9 +5,10 @@ The worker never runs student code itself. It relays the child's frames to the p
 enforces the wall-clock limit of every case, and when a case hangs or the child dies, reports
 that case as failed and forks a new child for the cases after it.
 
-Run as: python -m grader.sandbox.worker JOB_FD RESULT_FD [--sandboxed] [--drop-to UID]
+Run as: python -m grader.sandbox.worker JOB_FD RESULT_FD [--sandboxed] [--drop-to UID] [--cpu N]
 (--sandboxed: inside bubblewrap's own pid namespace, so every process but ours and pid 1 is a
-leftover of a submission; --drop-to: become that unprivileged user first).
+leftover of a submission; --drop-to: become that unprivileged user first; --cpu: keep to that
+core).
 
 Sandboxed, a child's end is the end of every process it started (also those that left its
 process group with setsid), the memory of all of them together is watched, and the private
@@ -317,6 +318,11 @@ def main(argv: list) -> None:
     job_fd, result_fd = int(argv[0]), int(argv[1])
     sandboxed = "--sandboxed" in argv
     drop_to = int(argv[argv.index("--drop-to") + 1]) if "--drop-to" in argv else None
+    if "--cpu" in argv:  # keep to one core, and so will the children we fork
+        try:
+            os.sched_setaffinity(0, {int(argv[argv.index("--cpu") + 1])})
+        except (OSError, ValueError):
+            pass  # a core we may not use: run anywhere
     harden(drop_to)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
     wire.write_frame(result_fd, b"R")  # warm and ready: the parent's sign that we started

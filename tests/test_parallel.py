@@ -1,0 +1,121 @@
+"""The grading processes of a batch (grader.parallel): outcomes in submission order, each
+worker fed by one process on its core, and a failing or dying process costing only the
+submission it held."""
+import os
+import time
+
+import pytest
+
+from grader import parallel
+
+
+class FakeWorker:
+    """Stands in for a sandbox worker: parallel only needs its core and its pipes' upkeep."""
+
+    def __init__(self, cpu=None):
+        self.cpu, self.process, self.forgotten = cpu, object(), False
+
+    def forget(self):
+        self.forgotten = True
+
+    def close(self):
+        pass
+
+
+def failed(index, reason):
+    return ("failed", index, reason)
+
+
+def run(task, count, workers=2):
+    return list(parallel.in_order(task, count, [FakeWorker() for _ in range(workers)],
+                                  on_failure=failed))
+
+
+def test_outcomes_come_in_submission_order_from_several_processes():
+    def task(i, worker):
+        time.sleep(0.005)  # a submission takes a while: both processes get some
+        return i, os.getpid()
+
+    pids = run(task, 60)
+    assert [i for i, _ in pids] == list(range(60))
+    assert len({pid for _, pid in pids}) == 2 and os.getpid() not in {pid for _, pid in pids}
+
+
+def test_one_worker_grades_in_this_process():
+    assert run(lambda i, w: (i, os.getpid()), 5, workers=1) == [(i, os.getpid()) for i in range(5)]
+
+
+def test_each_process_keeps_to_its_workers_core_and_lets_go_of_the_other_workers():
+    workers = [FakeWorker(cpu=0), FakeWorker(cpu=0)]
+
+    def task(i, worker):
+        others = [w for w in workers if w is not worker]
+        return os.sched_getaffinity(0), worker.forgotten, [w.forgotten for w in others]
+
+    for cores, mine, others in parallel.in_order(task, 8, workers, on_failure=failed):
+        assert cores == {0} and mine is False and others == [True]
+
+
+def test_a_failing_submission_is_reported_and_the_batch_goes_on():
+    def task(i, worker):
+        if i == 3:
+            raise KeyError("boom")
+        return i
+
+    outcomes = run(task, 10)
+    assert outcomes[:3] == [0, 1, 2] and outcomes[4:] == list(range(4, 10))
+    assert outcomes[3][:2] == ("failed", 3) and "KeyError: 'boom'" in outcomes[3][2]
+
+
+def test_a_dying_process_costs_only_the_submission_it_held():
+    def task(i, worker):
+        if i == 5:
+            os._exit(7)
+        return i
+
+    outcomes = run(task, 40)
+    assert outcomes[5] == ("failed", 5, "its grading process died (exit code 7)")
+    assert [o for k, o in enumerate(outcomes) if k != 5] == [k for k in range(40) if k != 5]
+
+
+def test_when_every_process_dies_the_rest_is_reported_not_waited_for():
+    def task(i, worker):
+        os.kill(os.getpid(), 9)
+
+    outcomes = run(task, 6)
+    assert len(outcomes) == 6 and all(o[0] == "failed" for o in outcomes)
+    assert sum("killed by signal SIGKILL" in o[2] for o in outcomes) == 2
+    assert sum(o[2] == "no grading process was left" for o in outcomes) == 4
+
+
+@pytest.mark.parametrize("count", [0, 1])
+def test_fewer_submissions_than_processes(count):
+    assert run(lambda i, w: i, count) == list(range(count))
+
+
+def test_a_graded_submission_crosses_processes_as_case_indices():
+    """What a grading process sends back names the cases by index (both processes hold the
+    assignment) and comes back whole: verdicts, evidence arrays, notes, timings."""
+    import pickle
+
+    import numpy as np
+
+    from grader.grade import Graded
+    from tests.grading import assignment, grade_source
+
+    graded = grade_source("rnn_linear", "import numpy as np\ndef output_gradient(y, t):\n"
+                                        "    return 3 * (y - t)\n")
+    cases = assignment("rnn_linear").cases
+    data = pickle.dumps(graded.packed(cases))
+    assert len(data) < 64 * 2**10  # no copies of the cases' inputs and references
+    back = Graded.unpacked(pickle.loads(data), cases)
+    assert back.score == graded.score and back.notes == graded.notes
+    assert [v.case for v in back.verdicts] == [v.case for v in graded.verdicts]
+    assert all(a.case is b.case for a, b in zip(back.verdicts, graded.verdicts))
+    assert [(v.fraction, v.messages, v.codes) for v in back.verdicts] == \
+        [(v.fraction, v.messages, v.codes) for v in graded.verdicts]
+    pairs = [(a, b) for x, y in zip(back.verdicts, graded.verdicts)
+             for a, b in zip(x.evidence, y.evidence)]
+    assert pairs and all(np.array_equal(a.difference, b.difference) for a, b in pairs)
+    assert (back.seconds, back.compute_seconds, back.isolation) == \
+        (graded.seconds, graded.compute_seconds, graded.isolation)
