@@ -19,8 +19,9 @@ from grader.assignment import AssignmentError, find_course, load, load_public  #
 from grader.grade import Graded, grade_submission, ungradable  # noqa: E402
 from grader.gradebook import commands as gradebook_cli  # noqa: E402
 from grader.junit import write_junit  # noqa: E402
-from grader.sandbox import SandboxError, Worker  # noqa: E402
+from grader.sandbox import SandboxError, Worker, launch  # noqa: E402
 from grader.selfcheck import PUBLIC_CASES  # noqa: E402
+from grader.notebook import prepare_validation  # noqa: E402
 from grader.submission import SubmissionError, discover, load_submission  # noqa: E402
 
 
@@ -64,11 +65,9 @@ def prestart(jobs, isolation, first: int = 0) -> list:
     that work. With several, worker i keeps to core i (`first` counts those started before):
     its children, and the thread feeding it, then stay on one core's caches."""
     try:
-        cores = os.cpu_count() or 1
-        count = cores if jobs is None else jobs
-        several = count + first > 1
-        workers = [Worker(isolation=isolation, cpu=(first + i) % cores if several else None)
-                   for i in range(count)]
+        count = (os.cpu_count() or 1) if jobs is None else jobs
+        workers = [Worker(isolation=isolation, cpu=cpu)
+                   for cpu in launch.cores_for(first + count)[first:]]
         for worker in workers:
             worker.start()
         return workers
@@ -99,6 +98,7 @@ def grade_all(assignment, entries, out: Path, jobs: int, isolation: str = "auto"
     for extra in (started or [])[jobs:]:
         extra.close()
     workers = start_workers(jobs, isolation, started)
+    prepare_validation(len(entries))
 
     def one(index: int, worker: Worker) -> Graded:
         submission_id, path, error = entries[index]
@@ -175,7 +175,7 @@ def grade(assignment, submissions, out, jobs, course, isolation, students, no_ht
     ASSIGNMENT, writing Gradescope results.json files and grades.csv, and recording every run
     in the gradebook."""
     began = time.perf_counter()
-    started = prestart(jobs, isolation)
+    started = prestart(1 if submissions.is_file() else jobs, isolation)
     try:
         if cases_path:
             spec, course, no_gradebook = load_public(cases_path), None, True

@@ -5,10 +5,7 @@ Knows nothing about references, tolerances or points: it turns calls into `CallO
 """
 import marshal
 import os
-import shutil
 import struct
-import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -17,7 +14,8 @@ import numpy as np
 
 from grader import wire
 from grader.cases import Call, Ref
-from grader.sandbox.isolation import FULL, REDUCED, probe, worker_command
+from grader.sandbox.isolation import FULL, REDUCED, probe
+from grader.sandbox.launch import initial_mode, launch
 
 DEFAULT_LIMITS = {
     "memory_mb": 2048,       # address space of one child
@@ -154,35 +152,17 @@ class Worker:
         self.process = None
         self.lock = threading.Lock()
         self.requested = isolation
-        if isolation == REDUCED:
-            self.isolation, self.reason = REDUCED, "asked for"
-        elif not sys.platform.startswith("linux") or shutil.which("bwrap") is None:
-            self.isolation, self.reason = REDUCED, "bubblewrap (bwrap) is not installed"
-            if isolation == FULL:
-                raise SandboxError(f"full isolation is not available: {self.reason}")
-        else:  # tried when the worker starts (no separate probe: start-up time counts)
-            self.isolation, self.reason = FULL, ""
+        self.isolation, self.reason = initial_mode(isolation)
+        if isolation == FULL and self.isolation != FULL:
+            raise SandboxError(f"full isolation is not available: {self.reason}")
         self.limits.setdefault("processes", 64)
 
     def _start(self):
         self.plans_sent = None  # a new worker process has no case plans yet
         self.ready_seen = False
-        job_read, self.job_write = os.pipe()
-        self.result_read, result_write = os.pipe()
-        env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "HOME")}
-        # No PYTHONPATH: the worker finds the installed grader package, never the course
-        # folder with its references.
-        env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
-                   PYTHONDONTWRITEBYTECODE="1")
-        argv = [sys.executable, "-m", "grader.sandbox.worker", str(job_read), str(result_write)]
-        if self.cpu is not None:
-            argv += ["--cpu", str(self.cpu)]
-        self.process = subprocess.Popen(
-            worker_command(argv, self.isolation),
-            pass_fds=(job_read, result_write), stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd="/")
-        os.close(job_read)
-        os.close(result_write)
+        started = launch(self.isolation, self.cpu)
+        self.process, self.job_write, self.result_read = \
+            started.process, started.job_write, started.result_read
 
     def start(self):
         """Start the worker process now (it warms up while the caller does other work)."""

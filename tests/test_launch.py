@@ -1,0 +1,94 @@
+"""Starting workers early (grader.sandbox.launch) and choosing nbformat's validator: the two
+things that make one submission graded in CI quick."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from grader import notebook
+from grader.sandbox import Worker, launch
+
+COURSE = Path(__file__).resolve().parent.parent
+ONE = COURSE / "assignments" / "rnn_linear" / "samples" / "correct_loop.ipynb"
+FOLDER = ONE.parent
+
+
+@pytest.fixture
+def early():
+    """The early workers a command line would start (stopped afterwards)."""
+    def start(*argv):
+        launch.start_early(list(argv))
+        return list(launch._early)
+
+    yield start
+    launch.stop_early()
+
+
+@pytest.mark.parametrize("argv, count", [
+    (["grade", "rnn_linear", str(ONE)], 1),
+    (["grade", "rnn_linear", str(FOLDER), "--jobs", "3"], 3),
+    (["grade", "rnn_linear", str(FOLDER), "--jobs=2"], 2),
+    (["grade", "rnn_linear", str(FOLDER)], os.cpu_count()),
+    (["check", str(ONE)], 0),
+    (["grade", "--help"], 0),
+    (["grade", "rnn_linear", str(FOLDER), "--jobs", "many"], 0),
+])
+def test_the_command_line_says_how_many_workers_to_start(early, argv, count):
+    started = early(*argv)
+    assert len(started) == count
+    assert [w.cpu for w in started] == launch.cores_for(count)[:count] if count else True
+
+
+def test_asking_for_reduced_isolation_starts_reduced_workers(early):
+    assert {w.isolation for w in early("grade", "a", str(FOLDER), "--isolation", "reduced")} \
+        == {"reduced"}
+
+
+def test_a_worker_takes_an_early_start_that_fits_and_it_works(early):
+    started = early("grade", "rnn_linear", str(ONE), "--isolation", "reduced")
+    worker = Worker(isolation="reduced")
+    worker.start()
+    try:
+        assert worker.process is started[0].process and not launch._early
+        run = worker.run("def double(x):\n    return 2 * x\n", [])
+        assert run.cases == [] and run.setup_errors == []
+    finally:
+        worker.close()
+
+
+def test_early_workers_nobody_takes_are_stopped(early):
+    started = early("grade", "rnn_linear", str(FOLDER), "--jobs", "2", "--isolation", "reduced")
+    launch.stop_early()
+    assert not launch._early and all(w.process.poll() is not None for w in started)
+
+
+def test_the_grader_command_grades_one_notebook_with_its_early_worker(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "grader", "grade", "rnn_linear", str(ONE),
+                           "--out", str(tmp_path), "--no-gradebook", "--no-html"],
+                          cwd=COURSE, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "mean score 13.00 / 13" in done.stdout
+
+
+def test_few_notebooks_are_validated_without_compiling_a_validator(monkeypatch):
+    monkeypatch.delenv("NBFORMAT_VALIDATOR", raising=False)
+    notebook.prepare_validation(1)
+    assert os.environ["NBFORMAT_VALIDATOR"] == "jsonschema"
+
+
+def test_many_notebooks_get_the_compiled_validator_once_before_forking(monkeypatch):
+    import nbformat.validator
+
+    monkeypatch.delenv("NBFORMAT_VALIDATOR", raising=False)
+    monkeypatch.setattr(nbformat.validator, "validators", {})
+    notebook.prepare_validation(500)
+    assert "NBFORMAT_VALIDATOR" not in os.environ
+    assert [key[0] for key in nbformat.validator.validators] == ["fastjsonschema"]
+
+
+def test_a_validator_the_user_chose_is_kept(monkeypatch):
+    monkeypatch.setenv("NBFORMAT_VALIDATOR", "fastjsonschema")
+    notebook.prepare_validation(1)
+    assert os.environ["NBFORMAT_VALIDATOR"] == "fastjsonschema"
