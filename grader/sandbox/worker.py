@@ -73,8 +73,7 @@ def enter_child(result_fd: int, hidden_fd: int, scratch: str, limits: dict) -> N
     if limits.get("processes"):
         _limit(resource.RLIMIT_NPROC, int(limits["processes"]))
     _limit(resource.RLIMIT_CORE, 0)
-    os.chdir(scratch)
-    os.environ.update(HOME=scratch, TMPDIR=scratch)
+    os.chdir(scratch)  # HOME and TMPDIR point there already (see supervise)
 
 
 def _others() -> list:
@@ -208,6 +207,9 @@ def supervise(job: dict, out_fd: int, sandboxed: bool = False, job_fd: int | Non
     public = len(job["cases"])
     total = public + int(job.get("hidden_count", 0))
     scratch = tempfile.mkdtemp(prefix="grader-scratch-")
+    # set here, before the forks, not in each child: there it costs ~0.25 ms of copy-on-write
+    # faults (the environment's pages and the allocator's), here nearly nothing
+    os.environ.update(HOME=scratch, TMPDIR=scratch)
     start = 0
     try:
         while start < total:
