@@ -254,9 +254,9 @@ def judge(case: Case, outcome, context: Context) -> Verdict:
             if condition:
                 unmet.append(expect.label)
             continue
-        if value.shape == reference.shape and np.all(np.isfinite(value)) and (
+        if value.shape == reference.shape and np.isfinite(value).all() and (
                 relative_error(value, reference) <= expect.rtol
-                or float(np.max(np.abs(value - reference), initial=0.0)) <= expect.atol):
+                or float(np.abs(value - reference).max(initial=0.0)) <= expect.atol):
             passed += 0 if condition else 1
             continue
         others = [(label, ref) for label, ref in references if label != expect.label]

@@ -81,8 +81,9 @@ def write_results(out: Path, graded, assignment) -> Path:
     folder = out / graded.id
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "results.json"
-    path.write_text(json.dumps(to_gradescope(graded, assignment), indent=2, ensure_ascii=False)
-                    + "\n")
+    # no indent: json's C encoder then writes it (indenting falls back to the Python one, ~0.5 ms
+    # a submission); `python -m json.tool results.json` shows it indented
+    path.write_text(json.dumps(to_gradescope(graded, assignment), ensure_ascii=False) + "\n")
     return path
 
 
