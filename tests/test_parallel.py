@@ -119,3 +119,27 @@ def test_a_graded_submission_crosses_processes_as_case_indices():
     assert pairs and all(np.array_equal(a.difference, b.difference) for a, b in pairs)
     assert (back.seconds, back.compute_seconds, back.isolation) == \
         (graded.seconds, graded.compute_seconds, graded.isolation)
+
+
+def test_grading_processes_use_the_workers_started_before_them():
+    """A forked grading process cannot ask the kernel about a worker it did not start (it is
+    not its child): it must not take the worker for dead and start (and warm up) another."""
+    from grader.sandbox import Worker
+
+    workers = [Worker(cpu=cpu) for cpu in (None, None)]
+    for worker in workers:
+        worker.start()
+    started = {worker.ready().process.pid for worker in workers}
+    source = "def double(x):\n    return 2 * x\n"
+
+    def task(index, worker):
+        time.sleep(0.01)
+        worker.run(source, [])
+        return worker.process.pid
+
+    try:
+        used = set(parallel.in_order(task, 8, workers, on_failure=failed))
+    finally:
+        for worker in workers:
+            worker.close()
+    assert used == started

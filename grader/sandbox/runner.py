@@ -163,11 +163,20 @@ class Worker:
         started = launch(self.isolation, self.cpu)
         self.process, self.job_write, self.result_read = \
             started.process, started.job_write, started.result_read
+        self.owner = os.getpid()
+
+    def _running(self) -> bool:
+        """Whether the worker process is there. Only the process that started it can ask the
+        kernel (a grading process forked later gets "no such child", which Popen takes for an
+        exit); elsewhere a dead worker shows as a broken pipe, and the job fails over then."""
+        if self.process is None:
+            return False
+        return os.getpid() != self.owner or self.process.poll() is None
 
     def start(self):
         """Start the worker process now (it warms up while the caller does other work)."""
         with self.lock:
-            if self.process is None or self.process.poll() is not None:
+            if not self._running():
                 self._start()
 
     def ready(self) -> "Worker":
@@ -179,7 +188,7 @@ class Worker:
     def _ensure_ready(self):
         """The worker announces itself once warm. A sandboxed worker that dies first means
         bubblewrap cannot run here: "auto" falls back to reduced isolation, "full" fails."""
-        if self.process is None or self.process.poll() is not None:
+        if not self._running():
             self._start()
         if self.ready_seen:
             return
