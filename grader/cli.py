@@ -97,8 +97,8 @@ def grade_all(assignment, entries, out: Path, jobs: int, isolation: str = "auto"
     made, and passed to `on_graded` in submission order."""
     for extra in (started or [])[jobs:]:
         extra.close()
+    prepare_validation(len(entries))  # while the workers warm up
     workers = start_workers(jobs, isolation, started)
-    prepare_validation(len(entries))
 
     def one(index: int, worker: Worker) -> Graded:
         submission_id, path, error = entries[index]
