@@ -47,8 +47,9 @@ def _grade_in_child(name, folder, out, jobs, isolation="full"):
         " started=started)\n"
         "wall = time.perf_counter() - began\n"
         "compute = sum(g.compute_seconds for g in graded)\n"
-        "peak = max(resource.getrusage(who).ru_maxrss for who in"
-        " (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024\n"
+        "from grader import parallel\n"
+        "peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,"
+        " parallel.peak_rss_kb()) / 1024\n"
         "iso = graded[0].isolation if graded else '?'\n"
         "print(json.dumps({'n': len(graded), 'wall': wall, 'compute': compute, 'peak_mb': peak,"
         " 'isolation': iso}))\n")

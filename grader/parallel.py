@@ -14,12 +14,22 @@ it held, which gets an error naming the cause, and the others go on with the res
 """
 import multiprocessing
 import os
+import resource
 import signal
+import time
 import traceback
 from multiprocessing.connection import wait
 
 #: what a grading process sends for a submission whose grading raised (a bug of ours)
 FAILED = "failed"
+#: the index a grading process sends with its peak memory, last
+PEAK = -1
+_peaks = [0]
+
+
+def peak_rss_kb() -> int:
+    """The largest peak resident memory (KiB) of the grading processes that have finished."""
+    return _peaks[0]
 
 
 def in_order(task, count: int, workers: list, pack=None, unpack=None, on_failure=None):
@@ -74,12 +84,16 @@ def _gathered(count, processes, pipes, holding, unpack, on_failure):
                         ready[index] = on_failure(index, f"its grading process died ({_ended(code)})")
                         done.add(index)
                     continue
+                if index == PEAK:
+                    _peaks[0] = max(_peaks[0], packed)
+                    continue
                 ready[index] = (on_failure(index, packed[1]) if isinstance(packed, tuple)
                                 and packed[:1] == (FAILED,) else unpack(packed))
                 done.add(index)
             while upcoming in ready:
                 yield ready.pop(upcoming)
                 upcoming += 1
+        _last_words(pipes)
     finally:
         for process in processes:
             if process.is_alive():
@@ -87,6 +101,22 @@ def _gathered(count, processes, pipes, holding, unpack, on_failure):
             process.join()
         for receive in pipes:
             receive.close()
+
+
+def _last_words(pipes: dict, seconds: float = 5.0) -> None:
+    """Read what the grading processes send after their last submission (their peak memory)
+    until they close their pipes."""
+    deadline = time.monotonic() + seconds
+    while pipes and (left := deadline - time.monotonic()) > 0:
+        for receive in wait(list(pipes), timeout=left):
+            try:
+                index, packed = receive.recv()
+            except (EOFError, OSError):
+                pipes.pop(receive)
+                receive.close()
+                continue
+            if index == PEAK:
+                _peaks[0] = max(_peaks[0], packed)
 
 
 def _serve(task, count, workers, slot, claimed, holding, send, pack):
@@ -108,6 +138,7 @@ def _serve(task, count, workers, slot, claimed, holding, send, pack):
                 index = claimed.value
                 claimed.value += 1
             if index >= count:
+                send.send((PEAK, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
                 return
             holding[slot] = index
             try:

@@ -867,8 +867,11 @@ try:
 except SystemExit as exc:
     code = exc.code
 finally:
+    from grader import parallel  # the grading processes' peak too (not the sandboxes')
+
     with open(rss_file, "w") as f:
-        f.write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+        f.write(str(max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                        parallel.peak_rss_kb())))
 sys.exit(code)
 '''
 

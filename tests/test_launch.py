@@ -38,7 +38,7 @@ def early():
 def test_the_command_line_says_how_many_workers_to_start(early, argv, count):
     started = early(*argv)
     assert len(started) == count
-    assert [w.cpu for w in started] == launch.cores_for(count)[:count] if count else True
+    assert [w.cpu for w in started] == launch.cores_for(count)
 
 
 def test_asking_for_reduced_isolation_starts_reduced_workers(early):
@@ -92,3 +92,11 @@ def test_a_validator_the_user_chose_is_kept(monkeypatch):
     monkeypatch.setenv("NBFORMAT_VALIDATOR", "fastjsonschema")
     notebook.prepare_validation(1)
     assert os.environ["NBFORMAT_VALIDATOR"] == "fastjsonschema"
+
+
+def test_workers_keep_to_a_core_only_when_they_take_them_all(monkeypatch):
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {2, 5})
+    assert launch.cores_for(2) == [2, 5] and launch.cores_for(3) == [2, 5, 2]
+    assert launch.cores_for(1) == [None] and launch.cores_for(0) == []
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    assert launch.cores_for(2) == [None, None]

@@ -143,3 +143,18 @@ def test_grading_processes_use_the_workers_started_before_them():
         for worker in workers:
             worker.close()
     assert used == started
+
+
+def test_the_grading_processes_report_their_peak_memory(monkeypatch):
+    def task(i, worker, ballast_mib=0):
+        if i == 3 and ballast_mib:
+            ballast = bytearray(ballast_mib * 2**20)  # touched: resident
+            ballast[::4096] = b"x" * len(ballast[::4096])
+        return i
+
+    peaks = []
+    for ballast_mib in (0, 64):
+        monkeypatch.setattr(parallel, "_peaks", [0])
+        assert run(lambda i, w: task(i, w, ballast_mib), 8) == list(range(8))
+        peaks.append(parallel.peak_rss_kb())
+    assert peaks[0] > 0 and peaks[1] - peaks[0] > 60 * 1024

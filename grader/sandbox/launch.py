@@ -66,9 +66,14 @@ def _spawn(isolation: str, cpu: int | None) -> Launched:
 
 
 def cores_for(count: int) -> list:
-    """The core of each of `count` workers: worker i on core i, or any core for a lone one."""
-    cores = os.cpu_count() or 1
-    return [i % cores for i in range(count)] if count > 1 else [None]
+    """The core of each of `count` workers. When they take every core this process may use,
+    worker i keeps to core i (with its children and the grading process that feeds it: no
+    migrations, warm caches); fewer workers than cores go wherever the scheduler puts them (two
+    runs side by side would otherwise crowd the same cores)."""
+    usable = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if count > 1 and usable and count >= len(usable):
+        return [usable[i % len(usable)] for i in range(count)]
+    return [None] * count
 
 
 _early: list = []
