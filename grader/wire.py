@@ -66,11 +66,16 @@ def encode(obj) -> bytes:
     return b"".join([struct.pack("<I", len(header)), header] + [a.tobytes() for a in arrays])
 
 
+#: JSON values with nothing inside: taken as they are, without a call each (a case's reply holds
+#: hundreds of them)
+_LEAVES = (str, int, float, bool, type(None))
+
+
 def _from_json(node, arrays, depth=0):
     if depth > MAX_DEPTH:
         raise WireError("structure nested too deeply")
     if isinstance(node, list):
-        return [_from_json(x, arrays, depth + 1) for x in node]
+        return [x if type(x) in _LEAVES else _from_json(x, arrays, depth + 1) for x in node]
     if isinstance(node, dict):
         if "$a" in node:
             index = node["$a"]
@@ -80,8 +85,10 @@ def _from_json(node, arrays, depth=0):
         if "$t" in node:
             if len(node) != 1 or not isinstance(node["$t"], list):
                 raise WireError("bad tuple")
-            return tuple(_from_json(x, arrays, depth + 1) for x in node["$t"])
-        return {k: _from_json(v, arrays, depth + 1) for k, v in node.items()}
+            return tuple(x if type(x) in _LEAVES else _from_json(x, arrays, depth + 1)
+                         for x in node["$t"])
+        return {k: v if type(v) in _LEAVES else _from_json(v, arrays, depth + 1)
+                for k, v in node.items()}
     return node
 
 
