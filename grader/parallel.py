@@ -20,8 +20,6 @@ import time
 import traceback
 from multiprocessing.connection import wait
 
-#: what a grading process sends for a submission whose grading raised (a bug of ours)
-FAILED = "failed"
 #: the index a grading process sends with its peak memory, last
 PEAK = -1
 _peaks = [0]
@@ -73,8 +71,8 @@ def _gathered(count, processes, pipes, holding, unpack, on_failure):
                         ready[index] = on_failure(index, "no grading process was left")
                         done.add(index)
             for receive in wait(list(pipes)) if pipes else []:
-                try:
-                    index, packed = receive.recv()
+                try:  # (index, graded?, packed result or why it failed)
+                    index, graded, packed = receive.recv()
                 except (EOFError, OSError):  # the process ended: was it holding one?
                     slot = pipes.pop(receive)
                     processes[slot].join()
@@ -87,8 +85,7 @@ def _gathered(count, processes, pipes, holding, unpack, on_failure):
                 if index == PEAK:
                     _peaks[0] = max(_peaks[0], packed)
                     continue
-                ready[index] = (on_failure(index, packed[1]) if isinstance(packed, tuple)
-                                and packed[:1] == (FAILED,) else unpack(packed))
+                ready[index] = unpack(packed) if graded else on_failure(index, packed)
                 done.add(index)
             while upcoming in ready:
                 yield ready.pop(upcoming)
@@ -110,7 +107,7 @@ def _last_words(pipes: dict, seconds: float = 5.0) -> None:
     while pipes and (left := deadline - time.monotonic()) > 0:
         for receive in wait(list(pipes), timeout=left):
             try:
-                index, packed = receive.recv()
+                index, _, packed = receive.recv()
             except (EOFError, OSError):
                 pipes.pop(receive)
                 receive.close()
@@ -138,15 +135,15 @@ def _serve(task, count, workers, slot, claimed, holding, send, pack):
                 index = claimed.value
                 claimed.value += 1
             if index >= count:
-                send.send((PEAK, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+                send.send((PEAK, True, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
                 return
             holding[slot] = index
             try:
-                packed = pack(task(index, worker))
+                message = (index, True, pack(task(index, worker)))
             except Exception as exc:  # a bug of ours: this submission fails, the batch goes on
                 detail = traceback.format_exception_only(exc)[-1].strip()
-                packed = (FAILED, f"the grader failed on it ({detail[:300]})")
-            send.send((index, packed))
+                message = (index, False, f"the grader failed on it ({detail[:300]})")
+            send.send(message)
             holding[slot] = -1
     finally:
         if worker.process is not inherited:  # a worker we restarted is ours to stop

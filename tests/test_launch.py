@@ -34,6 +34,8 @@ def early():
     (["check", str(ONE)], 0),
     (["grade", "--help"], 0),
     (["grade", "rnn_linear", str(FOLDER), "--jobs", "many"], 0),
+    (["grade", "--out", str(ONE), "--no-html", "rnn_linear", str(FOLDER), "--jobs", "2"], 2),
+    (["grade", "--course", str(COURSE), "--no-gradebook", "rnn_linear", str(ONE)], 1),
 ])
 def test_the_command_line_says_how_many_workers_to_start(early, argv, count):
     started = early(*argv)

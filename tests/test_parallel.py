@@ -158,3 +158,9 @@ def test_the_grading_processes_report_their_peak_memory(monkeypatch):
         assert run(lambda i, w: task(i, w, ballast_mib), 8) == list(range(8))
         peaks.append(parallel.peak_rss_kb())
     assert peaks[0] > 0 and peaks[1] - peaks[0] > 60 * 1024
+
+
+def test_a_result_that_looks_like_a_failure_is_still_a_result():
+    """Whatever a graded submission packs into (a submission named "failed", say), only an
+    exception in the grading process makes a failure."""
+    assert run(lambda i, w: ("failed", "not a reason"), 3) == [("failed", "not a reason")] * 3

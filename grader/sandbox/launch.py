@@ -77,6 +77,8 @@ def cores_for(count: int) -> list:
 
 
 _early: list = []
+#: the options of `grader grade` that take no value
+_FLAGS = {"--no-html", "--no-gradebook"}
 
 
 def start_early(argv: list) -> None:
@@ -91,7 +93,7 @@ def start_early(argv: list) -> None:
         if arg.startswith("--") and "=" in arg:
             name, value = arg.split("=", 1)
             options[name] = value
-        elif arg in ("--jobs", "--isolation"):
+        elif arg.startswith("--") and arg not in _FLAGS:  # `grade`'s other options take a value
             options[arg] = rest.pop(0) if rest else ""
         elif not arg.startswith("-"):
             positional.append(arg)
