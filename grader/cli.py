@@ -19,9 +19,9 @@ from grader.assignment import AssignmentError, find_course, load, load_public  #
 from grader.grade import Graded, grade_submission, ungradable  # noqa: E402
 from grader.gradebook import commands as gradebook_cli  # noqa: E402
 from grader.junit import write_junit  # noqa: E402
+from grader.notebook import validation_for  # noqa: E402
 from grader.sandbox import SandboxError, Worker, launch  # noqa: E402
 from grader.selfcheck import PUBLIC_CASES  # noqa: E402
-from grader.notebook import prepare_validation  # noqa: E402
 from grader.submission import SubmissionError, discover, load_submission  # noqa: E402
 
 
@@ -62,8 +62,8 @@ def start_workers(jobs: int, isolation: str, started: list | None = None) -> lis
 def prestart(jobs, isolation, first: int = 0) -> list:
     """`jobs` workers (None: one per core) started now, e.g. before the assignment is loaded
     and the notebooks found, so their warm-up (a Python with numpy, in its sandbox) overlaps
-    that work. With several, worker i keeps to core i (`first` counts those started before):
-    its children, and the thread feeding it, then stay on one core's caches."""
+    that work. When they take every core, worker i keeps to core i (`first` counts those
+    started before; see launch.cores_for)."""
     try:
         count = (os.cpu_count() or 1) if jobs is None else jobs
         workers = [Worker(isolation=isolation, cpu=cpu)
@@ -97,8 +97,6 @@ def grade_all(assignment, entries, out: Path, jobs: int, isolation: str = "auto"
     made, and passed to `on_graded` in submission order."""
     for extra in (started or [])[jobs:]:
         extra.close()
-    prepare_validation(len(entries))  # while the workers warm up
-    workers = start_workers(jobs, isolation, started)
 
     def one(index: int, worker: Worker) -> Graded:
         submission_id, path, error = entries[index]
@@ -119,9 +117,12 @@ def grade_all(assignment, entries, out: Path, jobs: int, isolation: str = "auto"
         results.write_results(out, graded, assignment)
         return graded
 
-    graded_list, progress = [], None
-    try:
-        with _few_collections():  # before the grading processes fork: they inherit it
+    # nbformat's validator is chosen (and compiled) while the workers warm up; the garbage
+    # collector is tuned before the grading processes fork: they inherit both
+    with validation_for(len(entries)), _few_collections():
+        workers = start_workers(jobs, isolation, started)
+        graded_list, progress = [], None
+        try:
             outcomes = parallel.in_order(
                 one, len(entries), workers, on_failure=failed,
                 pack=lambda graded: graded.packed(assignment.cases),
@@ -133,11 +134,11 @@ def grade_all(assignment, entries, out: Path, jobs: int, isolation: str = "auto"
                 graded_list.append(graded)
                 if progress:
                     progress.advance(0)
-    finally:
-        if progress:
-            progress.stop()
-        for worker in workers:
-            worker.close()
+        finally:
+            if progress:
+                progress.stop()
+            for worker in workers:
+                worker.close()
     return graded_list
 
 

@@ -70,15 +70,22 @@ def read_notebook(path: Path, max_bytes: int = 64 * 2**20,
 FEW_NOTEBOOKS = 12
 
 
-def prepare_validation(notebooks: int) -> None:
-    """Pick nbformat's validator for a run reading this many notebooks (unless the user chose
-    one with NBFORMAT_VALIDATOR), and compile it now when it is the compiled one, so that
-    processes forked later share it instead of compiling their own."""
-    if "NBFORMAT_VALIDATOR" not in os.environ and notebooks < FEW_NOTEBOOKS:
+@contextlib.contextmanager
+def validation_for(notebooks: int):
+    """While reading this many notebooks: nbformat's validator that suits (chosen by the
+    NBFORMAT_VALIDATOR variable nbformat reads, unless the user set it), compiled now when it
+    is the compiled one, so that processes forked later share it instead of compiling theirs."""
+    chosen = "NBFORMAT_VALIDATOR" in os.environ
+    if not chosen and notebooks < FEW_NOTEBOOKS:
         os.environ["NBFORMAT_VALIDATOR"] = "jsonschema"
     elif os.environ.get("NBFORMAT_VALIDATOR", "fastjsonschema") == "fastjsonschema":
         with _quiet():
             nbformat.validator.get_validator()
+    try:
+        yield
+    finally:
+        if not chosen:
+            os.environ.pop("NBFORMAT_VALIDATOR", None)
 
 
 def read_notes(nb) -> tuple[str, ...]:

@@ -75,9 +75,15 @@ def test_the_grader_command_grades_one_notebook_with_its_early_worker(tmp_path):
 
 
 def test_few_notebooks_are_validated_without_compiling_a_validator(monkeypatch):
+    import nbformat.validator
+
     monkeypatch.delenv("NBFORMAT_VALIDATOR", raising=False)
-    notebook.prepare_validation(1)
-    assert os.environ["NBFORMAT_VALIDATOR"] == "jsonschema"
+    monkeypatch.setattr(nbformat.validator, "validators", {})
+    with notebook.validation_for(1):
+        assert os.environ["NBFORMAT_VALIDATOR"] == "jsonschema"
+        notebook.read_notebook(ONE)
+    assert "NBFORMAT_VALIDATOR" not in os.environ  # only while reading those
+    assert [key[0] for key in nbformat.validator.validators] == ["jsonschema"]
 
 
 def test_many_notebooks_get_the_compiled_validator_once_before_forking(monkeypatch):
@@ -85,14 +91,15 @@ def test_many_notebooks_get_the_compiled_validator_once_before_forking(monkeypat
 
     monkeypatch.delenv("NBFORMAT_VALIDATOR", raising=False)
     monkeypatch.setattr(nbformat.validator, "validators", {})
-    notebook.prepare_validation(500)
-    assert "NBFORMAT_VALIDATOR" not in os.environ
-    assert [key[0] for key in nbformat.validator.validators] == ["fastjsonschema"]
+    with notebook.validation_for(500):
+        assert "NBFORMAT_VALIDATOR" not in os.environ
+        assert [key[0] for key in nbformat.validator.validators] == ["fastjsonschema"]
 
 
 def test_a_validator_the_user_chose_is_kept(monkeypatch):
     monkeypatch.setenv("NBFORMAT_VALIDATOR", "fastjsonschema")
-    notebook.prepare_validation(1)
+    with notebook.validation_for(1):
+        assert os.environ["NBFORMAT_VALIDATOR"] == "fastjsonschema"
     assert os.environ["NBFORMAT_VALIDATOR"] == "fastjsonschema"
 
 
