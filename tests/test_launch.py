@@ -2,6 +2,7 @@
 things that make one submission graded in CI quick."""
 import os
 import subprocess
+import time
 import sys
 from pathlib import Path
 
@@ -109,3 +110,30 @@ def test_workers_keep_to_a_core_only_when_they_take_them_all(monkeypatch):
     assert launch.cores_for(1) == [None] and launch.cores_for(0) == []
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
     assert launch.cores_for(2) == [None, None]
+
+
+def _sandboxes() -> set:
+    """The pids of every bubblewrap process on the machine."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and (entry / "cmdline").read_bytes().startswith(b"/usr/bin/bwrap"):
+                found.add(int(entry.name))
+        except OSError:
+            pass
+    return found
+
+
+@pytest.mark.skipif(launch.initial_mode("auto")[0] != "full", reason="bubblewrap is not here")
+def test_workers_stopped_while_they_start_leave_no_process_behind():
+    """Killed outright while it set up its sandbox, bubblewrap 0.8 could leave its init
+    process behind for good (seen: one or two per run of this file)."""
+    before = _sandboxes()
+    for _ in range(8):
+        launch.start_early(["grade", "rnn_linear", str(FOLDER), "--jobs", "3"])
+        launch.stop_early()
+        worker = Worker()
+        worker.start()
+        worker.close()
+    time.sleep(0.5)
+    assert _sandboxes() - before == set()

@@ -117,11 +117,27 @@ def _take_early(isolation: str, cpu: int | None):
     return None
 
 
+def stop(process: subprocess.Popen, pipes, grace: float) -> None:
+    """Close a worker's pipes (it leaves at the end of its job stream), wait up to `grace`
+    seconds for it, then kill it (0: at once; a process that is not our child cannot be
+    waited for)."""
+    for fd in pipes:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    if grace > 0:
+        try:
+            process.wait(grace)
+            return
+        except subprocess.TimeoutExpired:
+            pass
+    process.kill()
+    process.wait()
+
+
 def stop_early() -> None:
     """Stop the early workers nobody took."""
     while _early:
         early = _early.pop()
-        for fd in (early.job_write, early.result_read):
-            os.close(fd)
-        early.process.kill()
-        early.process.wait()
+        stop(early.process, (early.job_write, early.result_read), 2.0)

@@ -15,7 +15,8 @@ import numpy as np
 from grader import wire
 from grader.cases import Call, Ref
 from grader.sandbox.isolation import FULL, REDUCED, probe
-from grader.sandbox.launch import initial_mode, launch
+from grader.sandbox import launch
+from grader.sandbox.launch import initial_mode
 
 DEFAULT_LIMITS = {
     "memory_mb": 2048,       # address space of one child
@@ -160,7 +161,7 @@ class Worker:
     def _start(self):
         self.plans_sent = None  # a new worker process has no case plans yet
         self.ready_seen = False
-        started = launch(self.isolation, self.cpu)
+        started = launch.launch(self.isolation, self.cpu)
         self.process, self.job_write, self.result_read = \
             started.process, started.job_write, started.result_read
         self.owner = os.getpid()
@@ -206,15 +207,13 @@ class Worker:
         self.isolation, self.reason = REDUCED, reason
         self._ensure_ready()
 
-    def close(self):
+    def close(self, grace: float = 2.0):
+        """Stop the worker: close its pipes, so that it leaves at the end of its job stream,
+        give it `grace` seconds, then kill it. (Killed outright while it starts, bubblewrap
+        0.8 can leave its init process behind, alone, for good.)"""
         if self.process is not None:
-            for fd in (self.job_write, self.result_read):
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
-            self.process.kill()
-            self.process.wait()
+            launch.stop(self.process, (self.job_write, self.result_read),
+                        grace if os.getpid() == self.owner else 0)
             self.process = None
 
     def forget(self):
@@ -284,7 +283,7 @@ class Worker:
 
     def _fail(self):
         """A worker that misbehaved is stopped (the next job starts a fresh one)."""
-        self.close()
+        self.close(grace=0)
         self.plans_sent = None
         self.lock.release()
 
