@@ -30,12 +30,17 @@ ASSIGNMENTS = ["gates", "rnn_linear", "rnn_bptt", "lstm"]
 
 
 def _grade_in_child(name, folder, out, jobs, isolation="full"):
-    """Grade a folder in a fresh process as `grader grade` does (its workers start before the
-    assignment loads), timing the grading from the notebooks found to the last result written;
-    return its JSON stats line (wall, compute, peak memory of the grader's processes)."""
+    """Grade a folder in a fresh process as `grader grade` does (its workers start first, and
+    warm up while the grader's modules load), timing the grading from the notebooks found to the
+    last result written; return its JSON stats line (wall, compute, peak memory of the grader's
+    processes)."""
     code = (
         "import json, resource, sys, time\n"
         "from pathlib import Path\n"
+        "from grader.sandbox import launch\n"
+        f"launch.start_early(['grade', {name!r}, {str(folder)!r}, '--jobs', '{jobs}',"
+        f" '--isolation', {isolation!r}])\n"
+        "from grader import parallel\n"
         "from grader.cli import grade_all, prestart\n"
         "from grader.assignment import load\n"
         "from grader.submission import discover\n"
@@ -47,7 +52,6 @@ def _grade_in_child(name, folder, out, jobs, isolation="full"):
         " started=started)\n"
         "wall = time.perf_counter() - began\n"
         "compute = sum(g.compute_seconds for g in graded)\n"
-        "from grader import parallel\n"
         "peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,"
         " parallel.peak_rss_kb()) / 1024\n"
         "iso = graded[0].isolation if graded else '?'\n"
