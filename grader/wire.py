@@ -130,9 +130,14 @@ def decode(data: bytes, max_bytes: int = 256 * 2**20):
 
 # ---- framing on file descriptors ------------------------------------------------------------
 
+def frame(payload: bytes) -> bytes:
+    """One length-prefixed frame."""
+    return struct.pack("<Q", len(payload)) + payload
+
+
 def write_frame(fd: int, payload: bytes) -> None:
     """Write one length-prefixed frame, all of it."""
-    view = memoryview(struct.pack("<Q", len(payload)) + payload)
+    view = memoryview(frame(payload))
     while view:
         n = os.write(fd, view)
         view = view[n:]
