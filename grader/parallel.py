@@ -20,6 +20,8 @@ import time
 import traceback
 from multiprocessing.connection import wait
 
+from grader.sandbox import launch
+
 #: the index a grading process sends with its peak memory, last
 PEAK = -1
 _peaks = [0]
@@ -123,11 +125,7 @@ def _serve(task, count, workers, slot, claimed, holding, send, pack):
     for other in workers:  # only our worker's pipes stay open here
         if other is not worker:
             other.forget()
-    if worker.cpu is not None and hasattr(os, "sched_setaffinity"):
-        try:
-            os.sched_setaffinity(0, {worker.cpu})
-        except OSError:
-            pass
+    launch.settle(worker.cpu)
     inherited = worker.process
     try:
         while True:

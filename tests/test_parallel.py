@@ -45,15 +45,16 @@ def test_one_worker_grades_in_this_process():
     assert run(lambda i, w: (i, os.getpid()), 5, workers=1) == [(i, os.getpid()) for i in range(5)]
 
 
-def test_each_process_keeps_to_its_workers_core_and_lets_go_of_the_other_workers():
+def test_each_process_keeps_to_its_workers_core_runs_as_batch_and_lets_go_of_the_rest():
     workers = [FakeWorker(cpu=0), FakeWorker(cpu=0)]
 
     def task(i, worker):
         others = [w for w in workers if w is not worker]
-        return os.sched_getaffinity(0), worker.forgotten, [w.forgotten for w in others]
+        return (os.sched_getaffinity(0), os.sched_getscheduler(0), worker.forgotten,
+                [w.forgotten for w in others])
 
-    for cores, mine, others in parallel.in_order(task, 8, workers, on_failure=failed):
-        assert cores == {0} and mine is False and others == [True]
+    for cores, policy, mine, others in parallel.in_order(task, 8, workers, on_failure=failed):
+        assert cores == {0} and policy == os.SCHED_BATCH and mine is False and others == [True]
 
 
 def test_a_failing_submission_is_reported_and_the_batch_goes_on():

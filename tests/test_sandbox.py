@@ -1,5 +1,7 @@
 """The sandbox runs student code apart: results are plain data, and a hang, crash, exit or
 misbehaving return value fails only the case it happened in."""
+import os
+
 import numpy as np
 import pytest
 
@@ -215,3 +217,15 @@ def test_asking_for_hidden_cases_early_breaks_the_protocol():
     values = [v for v in graded.verdicts
               if v.case.function == "backward_gradient" and "gradient check" not in v.case.name]
     assert values and all(v.passed for v in values)
+
+
+def test_children_run_as_batch_processes_on_their_workers_core():
+    """A worker kept to a core keeps its children there, scheduled as CPU-bound batch work."""
+    source = ("import os\nimport numpy as np\ndef where(x):\n"
+              "    return np.array([os.sched_getscheduler(0), *os.sched_getaffinity(0)])\n")
+    worker = Worker(cpu=0)
+    try:
+        part = worker.run(source, [one("where")]).cases[0].calls[0].parts[0]
+    finally:
+        worker.close()
+    assert list(part) == [os.SCHED_BATCH, 0]

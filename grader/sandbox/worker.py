@@ -36,6 +36,7 @@ import numpy as np  # noqa: E402,F401  (imported once here so children start war
 
 from grader import wire  # noqa: E402
 from grader.sandbox import harness  # noqa: E402
+from grader.sandbox.launch import settle  # noqa: E402
 
 CHILD_FD = 3          # the child's result pipe
 HIDDEN_FD = 4         # the child's pipe for the hidden cases, delivered after its public ones
@@ -345,11 +346,7 @@ def main(argv: list) -> None:
     job_fd, result_fd = int(argv[0]), int(argv[1])
     sandboxed = "--sandboxed" in argv
     drop_to = int(argv[argv.index("--drop-to") + 1]) if "--drop-to" in argv else None
-    if "--cpu" in argv:  # keep to one core, and so will the children we fork
-        try:
-            os.sched_setaffinity(0, {int(argv[argv.index("--cpu") + 1])})
-        except (OSError, ValueError):
-            pass  # a core we may not use: run anywhere
+    settle(int(argv[argv.index("--cpu") + 1]) if "--cpu" in argv else None)  # children too
     harden(drop_to)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
     wire.write_frame(result_fd, b"R")  # warm and ready: the parent's sign that we started
