@@ -28,6 +28,8 @@ class Assignment:
     cases: list
     #: graded functions, in the order the notebook asks for them.
     functions: list = field(default_factory=list)
+    #: the notebook handed out to students (None when only public cases were loaded)
+    handout: Path | None = None
 
     @property
     def max_score(self) -> float:
@@ -35,7 +37,8 @@ class Assignment:
 
     def public(self) -> "Assignment":
         return Assignment(self.name, self.title,
-                          [c for c in self.cases if c.visibility == "public"], self.functions)
+                          [c for c in self.cases if c.visibility == "public"], self.functions,
+                          self.handout)
 
 
 def find_course(start: Path | None = None) -> Path:
@@ -109,7 +112,9 @@ def load(name: str, course: Path | None = None) -> Assignment:
                 check.rtol = float(gradcheck_rtol)
         cases.append(case)
     functions = spec.get("functions") or list(dict.fromkeys(c.function for c in cases))
-    return Assignment(name, spec.get("title", name), cases, list(functions))
+    handout = folder / f"{name}.ipynb"
+    return Assignment(name, spec.get("title", name), cases, list(functions),
+                      handout if handout.is_file() else None)
 
 
 def load_public(path: Path) -> Assignment:

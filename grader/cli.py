@@ -22,7 +22,8 @@ from grader.junit import write_junit  # noqa: E402
 from grader.notebook import validation_for  # noqa: E402
 from grader.sandbox import SandboxError, Worker, launch  # noqa: E402
 from grader.selfcheck import PUBLIC_CASES  # noqa: E402
-from grader.submission import SubmissionError, discover, load_submission  # noqa: E402
+from grader.submission import (SubmissionError, discover, load_submission,  # noqa: E402
+                               remember_handout)
 
 
 
@@ -117,8 +118,11 @@ def grade_all(assignment, entries, out: Path, jobs: int, isolation: str = "auto"
         results.write_results(out, graded, assignment)
         return graded
 
-    # nbformat's validator is chosen (and compiled) while the workers warm up; the garbage
-    # collector is tuned before the grading processes fork: they inherit both
+    # while the workers warm up: the handout's cells are parsed, nbformat's validator chosen
+    # (and compiled), the garbage collector tuned; the grading processes fork later and inherit
+    # all of it
+    if len(entries) > 1:
+        remember_handout(assignment.handout)
     with validation_for(len(entries)), _few_collections():
         workers = start_workers(jobs, isolation, started)
         graded_list, progress = [], None

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from grader.extract import Submission, extract_cells, extract_source, strip_magics
+from grader.extract import (Submission, extract_cells, extract_source, remember_cells,
+                            strip_magics)
 from grader.notebook import (Found, SubmissionError, code_cells, discover, discover_found,
                              read_notebook, read_notes)
 
 __all__ = ["Submission", "SubmissionError", "read_notebook", "extract", "extract_source",
-           "load_submission", "discover", "discover_found", "Found", "strip_magics"]
+           "load_submission", "discover", "discover_found", "Found", "strip_magics",
+           "remember_handout"]
 
 
 def extract(nb, submission_id: str, path: Path | None = None) -> Submission:
@@ -26,3 +28,13 @@ def load_submission(path: Path, submission_id: str | None = None) -> Submission:
     """Read and extract one notebook file; the id defaults to the file stem. Raises SubmissionError."""
     path = Path(path)
     return extract(read_notebook(path), submission_id or path.stem, path)
+
+
+def remember_handout(path: Path | None) -> None:
+    """Parse and compile the code cells of the notebook handed out once, before a batch: the
+    cells a submission left unchanged then cost nothing to extract (see remember_cells)."""
+    if path is not None:
+        try:
+            remember_cells(code_cells(read_notebook(path))[0])
+        except SubmissionError:
+            pass  # a broken handout is the instructor's to fix; grading goes on without it

@@ -664,3 +664,51 @@ def test_a_statement_that_does_not_compile_alone_leaves_compiling_to_the_child()
     sub = ext("def f():\n    return 1\n", "def g():\n    nonlocal q\n    return q\n")
     assert sub.statements is None
     assert "def g" in sub.source
+
+
+def test_remembered_handout_cells_give_the_same_submission(monkeypatch):
+    """Cells left as handed out are parsed and compiled once for the batch: every sample must
+    extract exactly as without that memory, and extracting must not change what is remembered
+    (statements that move up are compiled from a copy)."""
+    from grader import extract as extraction
+    from grader.assignment import load
+    from grader.submission import remember_handout
+
+    course = Path(__file__).resolve().parent.parent
+    monkeypatch.setattr(extraction, "_KNOWN_CELLS", {})
+    monkeypatch.setattr(extraction, "_KNOWN_CODE", {})
+    samples = [p for p in sorted(course.glob("assignments/*/samples/*.ipynb"))]
+
+    def extracted():
+        found = []
+        for path in samples:
+            try:
+                sub = load_submission(path)
+            except SubmissionError:
+                continue
+            found.append((sub.source, sub.line_origin, sub.notes, dict(sub.constants),
+                          sub.functions, [_code_lines(c) for c in sub.statements or ()]))
+        return found
+
+    fresh = extracted()
+    parsed = []
+    original = extraction._strip_and_parse
+    monkeypatch.setattr(extraction, "_strip_and_parse",
+                        lambda src: parsed.append(src) or original(src))
+    for name in ("gates", "rnn_linear", "rnn_bptt", "lstm"):
+        remember_handout(load(name, course).handout)
+    parsed.clear()
+    assert extracted() == fresh
+    first_pass = len(parsed)
+    parsed.clear()
+    assert extracted() == fresh  # the remembered trees are as they were
+    assert len(parsed) == first_pass
+    total = sum(len(code_cells_of(p)) for p in samples)
+    assert first_pass < total / 2  # most cells came from memory
+
+
+def code_cells_of(path):
+    try:
+        return [c for c in read_notebook(path).cells if c.cell_type == "code"]
+    except SubmissionError:
+        return []
