@@ -92,12 +92,17 @@ def _few_collections():
 
 
 def grade_all(assignment, entries, out: Path, jobs: int, isolation: str = "auto",
-              on_graded=None, started=None) -> list:
+              on_graded=None, started=None, pages: bool = False) -> list:
     """Grade (id, path, error) entries with `jobs` warm workers (reusing those `started`), each
-    fed by a grading process of its own (grader.parallel); results are written as they are
-    made, and passed to `on_graded` in submission order."""
+    fed by a grading process of its own (grader.parallel); results (and with `pages`, each
+    submission's feedback page) are written as they are made, and passed to `on_graded` in
+    submission order."""
     for extra in (started or [])[jobs:]:
         extra.close()
+    if pages:
+        from grader import report
+
+        report.figures.load()  # matplotlib, once, before the grading processes fork
 
     def one(index: int, worker: Worker) -> Graded:
         submission_id, path, error = entries[index]
@@ -110,12 +115,17 @@ def grade_all(assignment, entries, out: Path, jobs: int, isolation: str = "auto"
             graded = ungradable(assignment, submission_id, error)
         else:
             graded = grade_submission(assignment, submission, worker)
-        results.write_results(out, graded, assignment)
-        return graded
+        return written(graded)
 
     def failed(index: int, reason: str) -> Graded:
-        graded = ungradable(assignment, entries[index][0], reason)
+        return written(ungradable(assignment, entries[index][0], reason))
+
+    def written(graded: Graded) -> Graded:
         results.write_results(out, graded, assignment)
+        if pages:
+            began = time.perf_counter()
+            report.write_feedback(out, graded, assignment)
+            graded.page_seconds = time.perf_counter() - began
         return graded
 
     # while the workers warm up: the handout's cells are parsed, nbformat's validator chosen
@@ -210,7 +220,7 @@ def grade_batch(spec, entries, out, jobs, isolation, began, record=None, junit=N
     out.mkdir(parents=True, exist_ok=True)
     jobs = jobs or os.cpu_count() or 1
     graded_list = grade_all(spec, entries, out, min(jobs, len(entries)), isolation,
-                            on_graded=record, started=started)
+                            on_graded=record, started=started, pages=html)
     results.write_grades_csv(out, graded_list, spec)
     gradebook_cli.merge_grades(out, previous)
     if junit:
@@ -230,15 +240,17 @@ def grade_batch(spec, entries, out, jobs, isolation, began, record=None, junit=N
 
 
 def _pages(out, graded_list, spec, summary=True):
-    """Feedback pages, with the time they took; returns the class page's path (if written)."""
+    """The class page (the feedback pages were written with each submission); says what the
+    pages cost; returns the class page's path (if written)."""
     from grader import report
 
-    pages = report.write_pages(out, graded_list, spec, summary=summary)
-    click.echo(f"feedback pages: {1000 * pages.per_submission:.0f} ms per submission, "
-               f"{pages.seconds:.2f} s in all (matplotlib import {pages.import_seconds:.2f} s, "
-               f"class summary {pages.summary_seconds:.2f} s): {out}/<id>/{report.FEEDBACK}"
-               + (f", {pages.summary}" if pages.summary else ""))
-    return pages.summary
+    began = time.perf_counter()
+    path = report.write_summary(out, graded_list, spec) if summary else None
+    per_page = sum(g.page_seconds for g in graded_list) / len(graded_list)
+    click.echo(f"feedback pages: {1000 * per_page:.0f} ms per submission (written beside its "
+               f"results), class summary {time.perf_counter() - began:.2f} s: "
+               f"{out}/<id>/{report.FEEDBACK}" + (f", {path}" if path else ""))
+    return path
 
 
 @main.command()

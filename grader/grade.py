@@ -25,6 +25,8 @@ class Graded:
     isolation: str = "reduced"
     #: time the student's functions themselves took in the sandbox (the tests' own compute)
     compute_seconds: float = 0.0
+    #: time its feedback page took to write (0 when none was written)
+    page_seconds: float = 0.0
 
     @property
     def score(self) -> float:
@@ -37,7 +39,8 @@ class Graded:
         index = {id(case): i for i, case in enumerate(cases)}
         return (self.id, [(index[id(v.case)], v.fraction, v.messages, v.codes, v.evidence)
                           for v in self.verdicts],
-                self.notes, self.error, self.seconds, self.isolation, self.compute_seconds)
+                self.notes, self.error, self.seconds, self.isolation, self.compute_seconds,
+                self.page_seconds)
 
     @classmethod
     def unpacked(cls, data: tuple, cases: list) -> "Graded":

@@ -274,7 +274,8 @@ def test_grade_writes_pages_and_says_what_they_cost(tmp_path):
     ids = {p.stem for p in (COURSE / "assignments" / "rnn_linear" / "samples").glob("*.ipynb")}
     assert {p.parent.name for p in out.glob("*/feedback.html")} == ids
     assert (out / "summary.html").is_file()
-    assert re.search(r"feedback pages: \d+ ms per submission, [\d.]+ s in all", output)
+    assert re.search(r"feedback pages: \d+ ms per submission \(written beside its results\), "
+                     r"class summary [\d.]+ s", output)
     assert f"graded {len(ids)} submissions" in output  # the summary line stays
 
     bare = tmp_path / "bare"
@@ -420,3 +421,17 @@ def test_instructor_path_pages_render_in_a_browser(chromium, tmp_path):
     # a correct submission's page, with no figure, renders too
     probe, _ = rendered(chromium, out / "correct_loop" / "feedback.html", tmp_path)
     assert probe == {"errors": [], "images": []}
+
+
+def test_grading_processes_write_the_pages_beside_the_results(tmp_path):
+    """With several workers each grading process writes its submissions' pages; the class page
+    comes last, from all of them."""
+    samples = COURSE / "assignments" / "lstm" / "samples"
+    result = CliRunner().invoke(main, ["grade", "lstm", str(samples), "--course", str(COURSE),
+                                       "--out", str(tmp_path), "--jobs", "2", "--no-gradebook"])
+    assert result.exit_code == 0, result.output
+    ids = {p.stem for p in samples.glob("*.ipynb")}
+    pages = {p.parent.name: p.read_text() for p in tmp_path.glob("*/feedback.html")}
+    assert set(pages) == ids
+    assert all("data:image/png;base64," in pages[i] for i in ("gate_order_ifog", "dc_not_carried"))
+    assert all(i in (tmp_path / "summary.html").read_text() for i in ids)
