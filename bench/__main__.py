@@ -15,7 +15,6 @@ Usage: python -m bench [--n 200] [--repeat 5] [--kernel-sample 8] [--assignments
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys

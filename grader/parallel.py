@@ -13,7 +13,6 @@ gets the outcomes in submission order; a grading process that dies costs only th
 it held, which gets an error naming the cause, and the others go on with the rest.
 """
 import multiprocessing
-import os
 import resource
 import signal
 import time
