@@ -66,7 +66,7 @@ def prestart(jobs, isolation, first: int = 0) -> list:
     that work. When they take every core, worker i keeps to core i (`first` counts those
     started before; see launch.cores_for)."""
     try:
-        count = (os.cpu_count() or 1) if jobs is None else jobs
+        count = launch.usable_cores() if jobs is None else jobs
         workers = [Worker(isolation=isolation, cpu=cpu)
                    for cpu in launch.cores_for(first + count)[first:]]
         for worker in workers:
@@ -169,7 +169,7 @@ def main():
 @click.option("--out", type=click.Path(path_type=Path), default=Path("out"), show_default=True,
               help="Folder for <id>/results.json and grades.csv.")
 @click.option("--jobs", type=click.IntRange(1, 64), default=None,
-              help="Submissions graded at once (default: all cores).")
+              help="Submissions graded at once (default: every core this process may use).")
 @click.option("--course", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Folder holding assignments/ and reference/ (default: found from here).")
 @click.option("--isolation", type=click.Choice(["auto", "full", "reduced"]), default="auto",
@@ -218,7 +218,7 @@ def grade_batch(spec, entries, out, jobs, isolation, began, record=None, junit=N
     if given, and a summary line."""
     previous = gradebook_cli.read_grades(out) if subset else []
     out.mkdir(parents=True, exist_ok=True)
-    jobs = jobs or os.cpu_count() or 1
+    jobs = jobs or launch.usable_cores()
     graded_list = grade_all(spec, entries, out, min(jobs, len(entries)), isolation,
                             on_graded=record, started=started, pages=html)
     results.write_grades_csv(out, graded_list, spec)

@@ -31,7 +31,7 @@ def early():
     (["grade", "rnn_linear", str(ONE)], 1),
     (["grade", "rnn_linear", str(FOLDER), "--jobs", "3"], 3),
     (["grade", "rnn_linear", str(FOLDER), "--jobs=2"], 2),
-    (["grade", "rnn_linear", str(FOLDER)], os.cpu_count()),
+    (["grade", "rnn_linear", str(FOLDER)], launch.usable_cores()),
     (["check", str(ONE)], 0),
     (["grade", "--help"], 0),
     (["grade", "rnn_linear", str(FOLDER), "--jobs", "many"], 0),
@@ -137,3 +137,9 @@ def test_workers_stopped_while_they_start_leave_no_process_behind():
         worker.close()
     time.sleep(0.5)
     assert _sandboxes() - before == set()
+
+
+def test_the_default_is_the_cores_this_process_may_use(monkeypatch):
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {3, 7, 9})
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    assert launch.usable_cores() == 3

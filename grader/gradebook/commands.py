@@ -154,7 +154,7 @@ def _where(command):
 @click.option("--out", type=click.Path(path_type=Path), default=Path("out"), show_default=True,
               help="Folder for <id>/results.json and grades.csv.")
 @click.option("--jobs", type=click.IntRange(1, 64), default=None,
-              help="Submissions graded at once (default: all cores).")
+              help="Submissions graded at once (default: every core this process may use).")
 @click.option("--course", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Folder holding assignments/ and reference/ (default: found from here).")
 @click.option("--isolation", type=click.Choice(["auto", "full", "reduced"]), default="auto",

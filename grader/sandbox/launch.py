@@ -65,6 +65,13 @@ def _spawn(isolation: str, cpu: int | None) -> Launched:
     return Launched(process, job_write, result_read, isolation, cpu)
 
 
+def usable_cores() -> int:
+    """How many cores this process may run on (its CPU set, not the machine's count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
 def cores_for(count: int) -> list:
     """The core of each of `count` workers. When they take every core this process may use,
     worker i keeps to core i (with its children and the grading process that feeds it: no
@@ -111,7 +118,7 @@ def start_early(argv: list) -> None:
         elif not arg.startswith("-"):
             positional.append(arg)
     try:
-        jobs = int(options.get("--jobs", os.cpu_count() or 1))
+        jobs = int(options.get("--jobs", usable_cores()))
         mode, _ = initial_mode(options.get("--isolation", "auto"))
     except ValueError:
         return  # the command itself will say what is wrong
