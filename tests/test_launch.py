@@ -143,3 +143,16 @@ def test_the_default_is_the_cores_this_process_may_use(monkeypatch):
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {3, 7, 9})
     monkeypatch.setattr(os, "cpu_count", lambda: 64)
     assert launch.usable_cores() == 3
+
+
+def test_a_forked_process_does_not_take_an_early_worker_of_its_parent(early):
+    """Only the process that started an early worker can wait for it: a grading process that
+    restarts its worker starts its own."""
+    early("grade", "rnn_linear", str(ONE), "--isolation", "reduced")
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.write(write, b"1" if launch._take_early("reduced", None) is None else b"0")
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert os.read(read, 1) == b"1" and len(launch._early) == 1

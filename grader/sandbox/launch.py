@@ -21,6 +21,8 @@ class Launched:
     result_read: int
     isolation: str
     cpu: int | None
+    #: the process that started it: the only one that may wait for it (and take it)
+    owner: int
 
 
 def initial_mode(requested: str) -> tuple[str, str]:
@@ -62,7 +64,7 @@ def _spawn(isolation: str, cpu: int | None) -> Launched:
     finally:
         os.close(job_read)
         os.close(result_write)
-    return Launched(process, job_write, result_read, isolation, cpu)
+    return Launched(process, job_write, result_read, isolation, cpu, os.getpid())
 
 
 def usable_cores() -> int:
@@ -132,7 +134,8 @@ def start_early(argv: list) -> None:
 
 def _take_early(isolation: str, cpu: int | None):
     for i, early in enumerate(_early):
-        if early.isolation == isolation and early.cpu == cpu and early.process.poll() is None:
+        if (early.owner == os.getpid() and early.isolation == isolation and early.cpu == cpu
+                and early.process.poll() is None):
             return _early.pop(i)
     return None
 
@@ -160,4 +163,5 @@ def stop_early() -> None:
     """Stop the early workers nobody took."""
     while _early:
         early = _early.pop()
-        stop(early.process, (early.job_write, early.result_read), 2.0)
+        stop(early.process, (early.job_write, early.result_read),
+             2.0 if early.owner == os.getpid() else 0)

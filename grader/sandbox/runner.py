@@ -162,9 +162,8 @@ class Worker:
         self.plans_sent = None  # a new worker process has no case plans yet
         self.ready_seen = False
         started = launch.launch(self.isolation, self.cpu)
-        self.process, self.job_write, self.result_read = \
-            started.process, started.job_write, started.result_read
-        self.owner = os.getpid()
+        self.process, self.job_write, self.result_read, self.owner = \
+            started.process, started.job_write, started.result_read, started.owner
 
     def _running(self) -> bool:
         """Whether the worker process is there. Only the process that started it can ask the
