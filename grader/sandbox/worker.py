@@ -15,6 +15,7 @@ process group with setsid), the memory of all of them together is watched, and t
 /tmp is emptied after each submission, so nothing one submission leaves can touch the next.
 """
 import ctypes
+import functools
 import os
 import resource
 import select
@@ -299,17 +300,19 @@ def supervise(job: dict, out_fd: int, sandboxed: bool = False, job_fd: int | Non
         if sandboxed:  # before "done": nothing of this submission outlives its grading
             kill_leftovers()
             _empty("/tmp")  # private to this worker; the scratch folder is inside
-        shutil.rmtree(scratch, ignore_errors=True)
+        else:
+            shutil.rmtree(scratch, ignore_errors=True)
         outbox.report({"kind": "done"})
 
 
-def _runtime_roots() -> list:
+@functools.lru_cache(maxsize=1)
+def _runtime_roots() -> tuple:
     """Where this interpreter and the grader package live: read-only mounts that may sit under
     /tmp (a checkout or venv there), never to be emptied."""
     import grader
 
-    return [os.path.realpath(p) for p in
-            (sys.prefix, sys.base_prefix, os.path.dirname(os.path.dirname(grader.__file__)))]
+    return tuple(os.path.realpath(p) for p in
+                 (sys.prefix, sys.base_prefix, os.path.dirname(os.path.dirname(grader.__file__))))
 
 
 def _empty(folder: str) -> None:
