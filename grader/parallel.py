@@ -72,9 +72,8 @@ def _gathered(count, processes, pipes, holding, unpack, on_failure):
                         ready[index] = on_failure(index, "no grading process was left")
                         done.add(index)
             for receive in wait(list(pipes)) if pipes else []:
-                try:  # (index, graded?, packed result or why it failed)
-                    index, graded, packed = receive.recv()
-                except (EOFError, OSError):  # the process ended: was it holding one?
+                message = _received(receive)  # (index, graded?, packed result or why it failed)
+                if message is None:  # the process ended: was it holding one?
                     slot = pipes.pop(receive)
                     processes[slot].join()
                     index = holding[slot]
@@ -83,9 +82,7 @@ def _gathered(count, processes, pipes, holding, unpack, on_failure):
                         ready[index] = on_failure(index, f"its grading process died ({_ended(code)})")
                         done.add(index)
                     continue
-                if index == PEAK:
-                    _peaks[0] = max(_peaks[0], packed)
-                    continue
+                index, graded, packed = message
                 ready[index] = unpack(packed) if graded else on_failure(index, packed)
                 done.add(index)
             while upcoming in ready:
@@ -101,20 +98,28 @@ def _gathered(count, processes, pipes, holding, unpack, on_failure):
             receive.close()
 
 
+def _received(receive):
+    """The next (index, graded?, packed) from a grading process, or None once it has ended;
+    the peak memory it sends last is noted on the way."""
+    while True:
+        try:
+            index, graded, packed = receive.recv()
+        except (EOFError, OSError):
+            return None
+        if index != PEAK:
+            return index, graded, packed
+        _peaks[0] = max(_peaks[0], packed)
+
+
 def _last_words(pipes: dict, seconds: float = 5.0) -> None:
     """Read what the grading processes send after their last submission (their peak memory)
     until they close their pipes."""
     deadline = time.monotonic() + seconds
     while pipes and (left := deadline - time.monotonic()) > 0:
         for receive in wait(list(pipes), timeout=left):
-            try:
-                index, _, packed = receive.recv()
-            except (EOFError, OSError):
+            if _received(receive) is None:
                 pipes.pop(receive)
                 receive.close()
-                continue
-            if index == PEAK:
-                _peaks[0] = max(_peaks[0], packed)
 
 
 def _serve(task, count, workers, slot, claimed, holding, send, pack):

@@ -130,9 +130,9 @@ def decode(data: bytes, max_bytes: int = 256 * 2**20):
 
 # ---- framing on file descriptors ------------------------------------------------------------
 
-def frame(payload: bytes) -> bytes:
-    """One length-prefixed frame."""
-    return struct.pack("<Q", len(payload)) + payload
+def frame(*parts: bytes) -> bytes:
+    """One length-prefixed frame holding the parts, one after the other."""
+    return b"".join([struct.pack("<Q", sum(map(len, parts))), *parts])
 
 
 def write_frame(fd: int, payload: bytes) -> None:

@@ -176,14 +176,14 @@ class Outbox:
         self.fd, self.frames, self.size = fd, [], 0
 
     def child(self, tag: bytes, frame: bytes) -> None:
-        self.frames.append(struct.pack("<Q", len(tag) + len(frame)) + tag + frame)
+        self.frames.append(wire.frame(tag, frame))
         self.size += len(frame)
         if self.size >= OUTBOX_BYTES:
             self.flush()
 
     def report(self, message: dict) -> None:
         """A message of the worker's own, sent at once after the frames before it."""
-        self.frames.append(wire.frame(b"W" + wire.encode(message)))
+        self.frames.append(wire.frame(b"W", wire.encode(message)))
         self.flush()
 
     def flush(self) -> None:
