@@ -237,3 +237,17 @@ def test_children_run_as_batch_processes_on_their_workers_core():
     finally:
         worker.close()
     assert list(part) == [os.SCHED_BATCH, 0]
+
+
+def test_the_warm_worker_imports_nothing_that_runs_in_every_forked_child():
+    """threading, random (and tempfile, subprocess, which import them) register after-fork
+    hooks: imported by the worker, they would run in every child it forks."""
+    import subprocess
+    import sys
+
+    code = ("import sys; import grader.sandbox.worker; "
+            "print(' '.join(sorted(sys.modules)))")
+    loaded = set(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                                text=True).stdout.split())
+    assert "grader.sandbox.harness" in loaded  # the control: the worker's own imports are seen
+    assert loaded.isdisjoint({"threading", "random", "tempfile", "subprocess"})

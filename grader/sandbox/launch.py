@@ -10,6 +10,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.sandbox.cores import cores_for, settle, usable_cores  # noqa: F401 (re-exported)
 from grader.sandbox.isolation import FULL, REDUCED, worker_command
 
 
@@ -65,37 +66,6 @@ def _spawn(isolation: str, cpu: int | None) -> Launched:
         os.close(job_read)
         os.close(result_write)
     return Launched(process, job_write, result_read, isolation, cpu, os.getpid())
-
-
-def usable_cores() -> int:
-    """How many cores this process may run on (its CPU set, not the machine's count)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0)) or 1
-    return os.cpu_count() or 1
-
-
-def cores_for(count: int) -> list:
-    """The core of each of `count` workers. When they take every core this process may use,
-    worker i keeps to core i (with its children and the grading process that feeds it: no
-    migrations, warm caches); fewer workers than cores go wherever the scheduler puts them (two
-    runs side by side would otherwise crowd the same cores)."""
-    usable = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
-    if count > 1 and usable and count >= len(usable):
-        return [usable[i % len(usable)] for i in range(count)]
-    return [None] * count
-
-
-def settle(cpu: int | None) -> None:
-    """Make this process one of a batch's: kept to core `cpu` (None: any), and scheduled as
-    CPU-bound (SCHED_BATCH: a process it wakes, say a worker a child's result frame arrives
-    for, waits for the end of its time slice instead of preempting it; gates: 3.5x fewer
-    context switches, ~10% more submissions/s). The children it forks inherit both."""
-    try:
-        if cpu is not None:
-            os.sched_setaffinity(0, {cpu})
-        os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
-    except (AttributeError, OSError, ValueError):
-        pass  # not Linux, or a core we may not use: run as we are
 
 
 _early: list = []
