@@ -171,27 +171,73 @@ def read_frame(fd: int, max_bytes: int = 256 * 2**20) -> bytes | None:
     return data or b""
 
 
-class FrameReader:
-    """Reads length-prefixed frames from a pipe, with a deadline and a size cap."""
+def job_frame(header: dict, payload: bytes = b"") -> bytes:
+    """A sandbox job: u32 header length | header | payload (the child's job, which the worker
+    passes on still encoded: the child decodes it, the worker's memory stays as it was)."""
+    encoded = encode(header)
+    return struct.pack("<I", len(encoded)) + encoded + payload
 
-    def __init__(self, fd: int, max_bytes: int):
+
+def split_job(data: bytes) -> tuple:
+    """(header, payload as a memoryview) of a job frame."""
+    if len(data) < 4:
+        raise WireError("truncated job")
+    (length,) = struct.unpack_from("<I", data)
+    view = memoryview(data)
+    return decode(view[4:4 + length]), view[4 + length:]
+
+
+class FrameReader:
+    """Reads length-prefixed frames from a pipe, with a deadline and a size cap.
+
+    `watch`: another descriptor whose becoming readable means no more data will come (the
+    sandbox worker's report that the child writing this pipe has ended): what the pipe holds
+    then is read without waiting, and a frame it does not complete is "ended"."""
+
+    def __init__(self, fd: int, max_bytes: int, watch: int | None = None):
         # a bytearray: a pipe gives 64 KiB at a time, and appending to bytes would copy the
         # whole buffer each time (a 64 MiB frame: ~30 GB copied, many seconds of CPU)
         self.fd, self.max_bytes, self.buffer = fd, max_bytes, bytearray()
+        self.watch, self.watched, self.eof = watch, False, False
 
     def _fill(self, n: int, deadline: float) -> str | None:
         while len(self.buffer) < n:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([self.fd], [], [], left)[0]:
-                return "timeout"
-            chunk = os.read(self.fd, 1 << 20)
-            if not chunk:
+            if self.eof:
                 return "eof"
-            self.buffer += chunk
+            if self.watched:
+                return "ended"
+            left = deadline - time.monotonic()
+            fds = [self.fd] if self.watch is None else [self.fd, self.watch]
+            ready = select.select(fds, [], [], left)[0] if left > 0 else []
+            if not ready:
+                return "timeout"
+            if self.fd in ready:
+                chunk = os.read(self.fd, 1 << 20)
+                if not chunk:
+                    self.eof = True
+                self.buffer += chunk
+            else:
+                self.watched = True
+                self._drain()
         return None
 
+    def _drain(self) -> None:
+        """Read what the pipe holds now, without waiting for more."""
+        os.set_blocking(self.fd, False)
+        try:
+            while len(self.buffer) <= self.max_bytes + 8:
+                chunk = os.read(self.fd, 1 << 20)
+                if not chunk:
+                    self.eof = True
+                    return
+                self.buffer += chunk
+        except BlockingIOError:
+            pass
+        finally:
+            os.set_blocking(self.fd, True)
+
     def read(self, deadline: float):
-        """Return (frame bytes, None) or (None, "timeout" | "eof" | "too large")."""
+        """Return (frame bytes, None) or (None, "timeout" | "eof" | "ended" | "too large")."""
         problem = self._fill(8, deadline)
         if problem:
             return None, problem

@@ -251,3 +251,40 @@ def test_the_warm_worker_imports_nothing_that_runs_in_every_forked_child():
                                 text=True).stdout.split())
     assert "grader.sandbox.harness" in loaded  # the control: the worker's own imports are seen
     assert loaded.isdisjoint({"threading", "random", "tempfile", "subprocess"})
+
+
+def test_the_worker_is_never_sent_hidden_inputs(monkeypatch):
+    """Hidden cases go from the grading process straight to the child that asks for them:
+    nothing written to the worker holds their inputs (the control: public inputs are there,
+    sent once with the call plans)."""
+    import numpy as np
+
+    from grader import wire
+    from grader.sandbox import runner
+    from reference import rnn_linear
+    from tests.grading import assignment, grade_source, reference_source
+
+    spec = assignment("rnn_linear")
+    sandbox = Worker()
+    sent, write = [], wire.write_frame
+    monkeypatch.setattr(runner.wire, "write_frame", lambda fd, data: (
+        sent.append(bytes(data)) if fd == sandbox.job_write else None, write(fd, data))[1])
+    try:
+        graded = grade_source("rnn_linear", "import numpy as np\n" + reference_source(
+            rnn_linear, "update_state", "forward_states", "loss", "output_gradient",
+            "backward_gradient"),
+            worker_=sandbox)
+    finally:
+        sandbox.close()
+    assert graded.score == spec.max_score  # the hidden cases ran
+
+    def inputs(case):
+        return [a for call in case.calls for a in call.args if isinstance(a, np.ndarray)
+                and a.size > 1]
+
+    to_worker = b"".join(sent)
+    public = [a for c in spec.cases if c.visibility == "public" for a in inputs(c)]
+    hidden = [a for c in spec.cases if c.visibility == "hidden" for a in inputs(c)]
+    assert public and hidden
+    assert all(np.ascontiguousarray(a).tobytes() in to_worker for a in public)
+    assert not any(np.ascontiguousarray(a).tobytes() in to_worker for a in hidden)

@@ -186,29 +186,28 @@ def run_case(namespace: dict, calls: list, max_bytes: int | None = None) -> list
     return replies
 
 
-def serve(job: dict, start: int, result_fd: int, hidden_fd: int | None = None,
-          total: int | None = None) -> None:
-    """Define the source, then run the cases from `start` on, one frame per case: the public
-    ones of the job, then (when `total` counts more) the hidden ones, asked for only once the
-    public results are sent."""
+def serve(payload, public: list, start: int, result_fd: int, hidden_fd: int) -> None:
+    """Decode the job (`payload`: the source, its compiled statements, how many cases there
+    are, the largest output), define the source, then run the cases from `start` on, one frame
+    per case: the `public` ones, then the hidden ones, asked for only once the public results
+    are sent."""
+    job = wire.decode(payload)
     namespace, errors = define(job["source"], job.get("compiled"))
     wire.write_frame(result_fd, wire.encode({"kind": "setup", "errors": errors}))
-    max_bytes = int(job["limits"]["max_frame_mb"]) * 2**20
-    cases = job["cases"]
-    total = len(cases) if total is None else total
-    for index in range(start, total):
-        if index >= len(job["cases"]) and cases is job["cases"]:  # the hidden ones, first time
+    max_bytes = int(job["max_frame_mb"]) * 2**20
+    cases = public
+    for index in range(start, int(job["total"])):
+        if index >= len(cases):  # the hidden ones, first time
             wire.write_frame(result_fd, HIDDEN_REQUEST)
-            hidden = wire.decode(wire.read_frame(hidden_fd) or b"")
-            cases = job["cases"] + hidden
+            cases = public + wire.decode(wire.read_frame(hidden_fd) or b"")
         began = time.perf_counter()
         replies = run_case(namespace, cases[index], max_bytes)
         frame = {"kind": "case", "index": index, "calls": replies,
                  "seconds": time.perf_counter() - began}
         try:
-            payload = wire.encode(frame)
+            frame = wire.encode(frame)
         except wire.WireError as exc:
-            payload = wire.encode({"kind": "case", "index": index,
-                                   "failure": "bad output", "detail": _text(exc)})
-        wire.write_frame(result_fd, payload)
+            frame = wire.encode({"kind": "case", "index": index,
+                                 "failure": "bad output", "detail": _text(exc)})
+        wire.write_frame(result_fd, frame)
     sys.stdout.flush()

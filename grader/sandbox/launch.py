@@ -5,6 +5,7 @@ grader's own imports (~0.2 s): the CI case, one submission, is graded that much 
 """
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ class Launched:
     process: subprocess.Popen
     job_write: int
     result_read: int
+    #: a datagram socket: each child's two pipe ends go to the worker through it
+    fd_send: int
     isolation: str
     cpu: int | None
     #: the process that started it: the only one that may wait for it (and take it)
@@ -45,27 +48,29 @@ def launch(isolation: str, cpu: int | None = None) -> Launched:
 def _spawn(isolation: str, cpu: int | None) -> Launched:
     job_read, job_write = os.pipe()
     result_read, result_write = os.pipe()
+    fd_send, fd_receive = (s.detach() for s in socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM))
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "HOME")}
     # No PYTHONPATH: the worker finds the installed grader package, never the course folder
     # with its references.
     env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
                PYTHONDONTWRITEBYTECODE="1")
-    argv = [sys.executable, "-m", "grader.sandbox.worker", str(job_read), str(result_write)]
+    argv = [sys.executable, "-m", "grader.sandbox.worker", str(job_read), str(result_write),
+            str(fd_receive)]
     if cpu is not None:
         argv += ["--cpu", str(cpu)]
     try:
         process = subprocess.Popen(
-            worker_command(argv, isolation), pass_fds=(job_read, result_write),
+            worker_command(argv, isolation), pass_fds=(job_read, result_write, fd_receive),
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             env=env, cwd="/")
     except BaseException:
-        os.close(job_write)
-        os.close(result_read)
+        for fd in (job_write, result_read, fd_send):
+            os.close(fd)
         raise
     finally:
-        os.close(job_read)
-        os.close(result_write)
-    return Launched(process, job_write, result_read, isolation, cpu, os.getpid())
+        for fd in (job_read, result_write, fd_receive):
+            os.close(fd)
+    return Launched(process, job_write, result_read, fd_send, isolation, cpu, os.getpid())
 
 
 _early: list = []
@@ -133,5 +138,5 @@ def stop_early() -> None:
     """Stop the early workers nobody took."""
     while _early:
         early = _early.pop()
-        stop(early.process, (early.job_write, early.result_read),
+        stop(early.process, (early.job_write, early.result_read, early.fd_send),
              2.0 if early.owner == os.getpid() else 0)

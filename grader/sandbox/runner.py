@@ -5,7 +5,8 @@ Knows nothing about references, tolerances or points: it turns calls into `CallO
 """
 import marshal
 import os
-import struct
+import select
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ import numpy as np
 from grader import wire
 from grader.cases import Call, Ref
 from grader.sandbox.isolation import FULL, REDUCED, probe
-from grader.sandbox import launch
+from grader.sandbox import harness, launch
 from grader.sandbox.launch import initial_mode
 
 DEFAULT_LIMITS = {
@@ -162,8 +163,9 @@ class Worker:
         self.plans_sent = None  # a new worker process has no case plans yet
         self.ready_seen = False
         started = launch.launch(self.isolation, self.cpu)
-        self.process, self.job_write, self.result_read, self.owner = \
-            started.process, started.job_write, started.result_read, started.owner
+        self.process, self.job_write, self.result_read, self.fd_send, self.owner = \
+            started.process, started.job_write, started.result_read, started.fd_send, \
+            started.owner
 
     def _running(self) -> bool:
         """Whether the worker process is there. Only the process that started it can ask the
@@ -211,7 +213,7 @@ class Worker:
         give it `grace` seconds, then kill it. (Killed outright while it starts, bubblewrap
         0.8 can leave its init process behind, alone, for good.)"""
         if self.process is not None:
-            launch.stop(self.process, (self.job_write, self.result_read),
+            launch.stop(self.process, (self.job_write, self.result_read, self.fd_send),
                         grace if os.getpid() == self.owner else 0)
             self.process = None
 
@@ -219,7 +221,7 @@ class Worker:
         """In a forked copy of the process that owns this worker: close our copies of its
         pipes and leave the worker to its owner."""
         if self.process is not None:
-            for fd in (self.job_write, self.result_read):
+            for fd in (self.job_write, self.result_read, self.fd_send):
                 try:
                     os.close(fd)
                 except OSError:
@@ -233,44 +235,43 @@ class Worker:
         return self.collect(self.submit(source, cases, statements))
 
     def submit(self, source: str, cases: list, statements=None):
-        """Send a submission's job and return at once; `collect` waits for its outcome.
+        """Prepare a submission's job and return it; `collect` runs it and waits for its
+        outcome (the two are one step: kept apart for callers that time them).
 
-        Public cases run first. Hidden cases' inputs are sent only when the child asks for
-        them, after its public results: no public feedback can carry them, and the worker,
-        which relays them without keeping them, never has them in its memory when it forks.
-        The public call plans are the same for every submission: the worker keeps them.
+        Public cases run first. Hidden cases' inputs are sent straight to the child, only when
+        it asks for them after its public results: no public feedback can carry them, and the
+        worker never has them. The public call plans are the same for every submission: the
+        worker keeps them, and its children inherit them.
         """
         self.lock.acquire()
         try:
             self._ensure_ready()
-            order = [i for i, c in enumerate(cases) if c.visibility == "public"]
-            order += [i for i, c in enumerate(cases) if c.visibility != "public"]
-            ordered = [cases[i] for i in order]
-            public = [c for c in ordered if c.visibility == "public"]
-            timeouts = [float(c.timeout) for c in ordered]
-            key = ",".join(str(id(c)) for c in ordered)  # cases live as long as their assignment
-            job = {"source": source, "cases_key": key, "timeouts": timeouts,
-                   "hidden_count": len(ordered) - len(public), "limits": self.limits}
-            if statements is not None:  # code objects as marshal bytes: trusted to untrusted
-                job["compiled"] = np.frombuffer(marshal.dumps(tuple(statements)), np.uint8)
-            if key != self.plans_sent:
-                job["cases"] = [plan(c.calls) for c in public]
-                self.hidden_payload = wire.encode([plan(c.calls) for c in ordered[len(public):]])
-                self.plans_sent = key
-                self.plan_cases = ordered  # keeps the ids in the key from being reused
-            wire.write_frame(self.job_write, wire.encode(job))
-            deadline = time.monotonic() + self.limits["setup_timeout"] + sum(timeouts) \
-                + 5.0 * (len(cases) + 1)
-            return ordered, order, deadline
         except (wire.WireError, OSError, SandboxError) as exc:
             self._fail()
             raise SandboxError(f"sandbox worker failed: {exc}") from None
+        order = [i for i, c in enumerate(cases) if c.visibility == "public"]
+        order += [i for i, c in enumerate(cases) if c.visibility != "public"]
+        ordered = [cases[i] for i in order]
+        public = sum(1 for c in ordered if c.visibility == "public")
+        key = ",".join(str(id(c)) for c in ordered)  # cases live as long as their assignment
+        child_job = {"source": source, "total": len(ordered),
+                     "max_frame_mb": self.limits["max_frame_mb"]}
+        if statements is not None:  # code objects as marshal bytes: trusted to untrusted
+            child_job["compiled"] = np.frombuffer(marshal.dumps(tuple(statements)), np.uint8)
+        job = _Job(ordered, public, key, wire.encode(child_job),
+                   [float(c.timeout) for c in ordered])
+        if key != self.plans_sent:
+            job.plans = [plan(c.calls) for c in ordered[:public]]
+            self.hidden_payload = wire.frame(wire.encode([plan(c.calls)
+                                                          for c in ordered[public:]]))
+            self.plan_cases = ordered  # keeps the ids in the key from being reused
+        return job, order
 
     def collect(self, handle) -> RunOutcome:
-        """The outcome of the job `submit` sent."""
-        ordered, order, deadline = handle
+        """The outcome of the job `submit` prepared."""
+        job, order = handle
         try:
-            outcome = self._collect(ordered, deadline)
+            outcome = self._collect(job)
         except (SandboxError, wire.WireError, OSError) as exc:
             self._fail()
             raise SandboxError(f"sandbox worker failed: {exc}") from None
@@ -286,40 +287,108 @@ class Worker:
         self.plans_sent = None
         self.lock.release()
 
-    def _collect(self, cases: list, deadline: float) -> RunOutcome:
-        limit = int(self.limits["max_frame_mb"]) * 2**20 + 4096
-        reader = wire.FrameReader(self.result_read, limit)
-        setup_errors, outcomes = None, [None] * len(cases)
+    def _collect(self, job: "_Job") -> RunOutcome:
+        """Run the job's children: one, and after each case that hangs, crashes or breaks the
+        protocol, a fresh one for the cases after it."""
         budget = [int(self.limits["total_output_mb"]) * 2**20]
-        while True:
-            frame, problem = reader.read(deadline)
-            if problem:
-                raise SandboxError(f"worker stopped answering ({problem})")
-            author, body = frame[:1], memoryview(frame)[1:]  # no copies of a large frame
-            if author == b"W":
-                data = wire.decode(body)
-                if not isinstance(data, dict):
-                    raise SandboxError("malformed worker message")
-                if data.get("kind") == "done":
-                    break
-                if data.get("kind") == "hidden":  # the child's public results are all in
-                    wire.write_frame(self.job_write, self.hidden_payload)
-                    continue
-                index = data.get("index")
-                if isinstance(index, int) and 0 <= index < len(cases) and outcomes[index] is None:
-                    outcomes[index] = CaseOutcome(failure=_text(data.get("failure"), 40),
-                                                  detail=_text(data.get("detail")))
-            elif author == b"S" and setup_errors is None:
-                setup_errors = self._setup_errors(body, limit)
-            elif author == b"C" and len(body) >= 4:
-                (index,) = struct.unpack_from("<I", body)
-                if index < len(cases) and outcomes[index] is None:
-                    outcome = self._child_case(body[4:], index, cases[index], limit)
-                    outcomes[index] = self._within(outcome, budget)
-        for i, outcome in enumerate(outcomes):
+        total = len(job.cases)
+        while job.start < total:
+            self._child(job, budget)
+        for i, outcome in enumerate(job.outcomes):
             if outcome is None:
-                outcomes[i] = CaseOutcome(failure="protocol", detail="no result was received")
-        return RunOutcome(setup_errors=setup_errors or [], cases=outcomes)
+                job.outcomes[i] = CaseOutcome(failure="protocol", detail="no result was received")
+        return RunOutcome(setup_errors=job.setup_errors or [], cases=job.outcomes)
+
+    def _child(self, job: "_Job", budget: list) -> None:
+        """One child, from job.start on: read its results as they come, with each case's time
+        limit; give it the hidden cases when it asks at the right time; then have the worker
+        end it, and name the cause if a case is left without a result."""
+        limits = self.limits
+        results_read, results_write = os.pipe()
+        hidden_read, hidden_write = os.pipe()
+        try:
+            with socket.socket(fileno=self.fd_send) as channel:
+                try:
+                    socket.send_fds(channel, [b"p"], [results_write, hidden_read])
+                finally:
+                    channel.detach()
+        finally:
+            os.close(results_write)
+            os.close(hidden_read)
+        try:
+            header = {"kind": "run", "cases_key": job.key, "limits": limits, "start": job.start,
+                      "deadline": limits["setup_timeout"] + sum(job.timeouts[job.start:])
+                      + 5.0 * (len(job.timeouts) + 1)}
+            if job.plans is not None:
+                header["cases"] = job.plans
+            wire.write_frame(self.job_write, wire.job_frame(header, job.payload))
+            self.plans_sent, job.plans = job.key, None
+            index, problem, in_setup, how = self._read_child(job, results_read, hidden_write,
+                                                             budget)
+        finally:
+            os.close(results_read)
+            os.close(hidden_write)
+        if problem is None:
+            job.start = index
+            return
+        if in_setup:  # no case ran: every one left fails with the cause
+            cause = _cause(problem, how, limits, limits["setup_timeout"])
+            for i in range(index, len(job.cases)):
+                job.outcomes[i] = CaseOutcome(failure="setup", detail=cause)
+            job.start = len(job.cases)
+            return
+        job.outcomes[index] = CaseOutcome(failure=problem,
+                                          detail=_cause(problem, how, limits, job.timeouts[index]))
+        job.start = index + 1
+
+    def _read_child(self, job, results_read, hidden_write, budget):
+        """(first case without a result, the problem that stopped the child or None, whether
+        it stopped while defining the source, how it ended: the worker's report)."""
+        limit = int(self.limits["max_frame_mb"]) * 2**20 + 4096
+        reader = wire.FrameReader(results_read, limit, watch=self.result_read)
+        index, delivered = job.start, False
+        frame, problem = reader.read(time.monotonic() + self.limits["setup_timeout"])
+        in_setup = problem is not None
+        if not in_setup:
+            if job.setup_errors is None:
+                job.setup_errors = self._setup_errors(frame, limit)
+            while index < len(job.cases):
+                frame, problem = reader.read(time.monotonic() + job.timeouts[index])
+                if problem:
+                    break
+                if frame == harness.HIDDEN_REQUEST:
+                    # only once, and only when every public result of this child is in: asked
+                    # earlier, it wants to put hidden inputs into public feedback
+                    if index < job.public or delivered:
+                        problem = "protocol"
+                        break
+                    delivered = True
+                    problem = _send(hidden_write, self.hidden_payload,
+                                    time.monotonic() + job.timeouts[index], self.result_read)
+                    if problem:
+                        break
+                    continue
+                outcome = self._child_case(frame, index, job.cases[index], limit)
+                job.outcomes[index] = self._within(outcome, budget)
+                index += 1
+        if problem != "ended" and not reader.watched:  # the child may be there: end it
+            wire.write_frame(self.job_write, wire.job_frame({"kind": "kill"}))
+        ended = self._report()
+        if problem == "ended":  # it ended before it said everything
+            problem = "eof"
+        if problem is not None and ended["problem"] in ("memory", "timeout"):
+            problem = ended["problem"]
+        return index, problem, in_setup, ended["how"]
+
+    def _report(self) -> dict:
+        """The worker's report that the child has ended (and every process it started)."""
+        frame, problem = wire.FrameReader(self.result_read, 4096).read(time.monotonic() + 30)
+        if problem:
+            raise SandboxError(f"worker stopped answering ({problem})")
+        report = wire.decode(frame)
+        if not isinstance(report, dict) or report.get("kind") != "ended":
+            raise SandboxError("malformed worker message")
+        return {"how": _text(report.get("how"), 200), "problem": report.get("problem")}
 
     def _within(self, outcome: CaseOutcome, budget: list) -> CaseOutcome:
         """The outcome, or a failure once the submission's outputs together (as float64, as
@@ -354,3 +423,60 @@ class Worker:
         except (wire.WireError, SandboxError) as exc:
             return CaseOutcome(failure="protocol", detail=f"unreadable output ({exc})")
 
+
+
+@dataclass
+class _Job:
+    """One submission's run: its cases in running order (public first) and what came back."""
+    cases: list
+    public: int
+    key: str
+    payload: bytes                      # the child's job, encoded once
+    timeouts: list
+    plans: list | None = None           # the public call plans, when the worker lacks them
+    start: int = 0                      # the first case the next child runs
+    setup_errors: list | None = None
+    outcomes: list = field(default_factory=list)
+
+    def __post_init__(self):
+        self.outcomes = [None] * len(self.cases)
+
+
+def _send(fd: int, data: bytes, deadline: float, worker_fd: int) -> str | None:
+    """Write data to the child's hidden-case pipe as it reads; None, or "timeout", "eof" (the
+    child closed it) or "ended" (the worker reported the child's end)."""
+    pending = memoryview(data)
+    os.set_blocking(fd, False)
+    try:
+        while pending:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return "timeout"
+            readable, writable, _ = select.select([worker_fd], [fd], [], left)
+            if writable:
+                try:
+                    pending = pending[os.write(fd, pending[:1 << 16]):]
+                except BlockingIOError:
+                    pass
+            elif readable:
+                return "ended"
+    except OSError:  # EPIPE: nobody reads it any more
+        return "eof"
+    return None
+
+
+def _cause(problem: str, ended: str, limits: dict, timeout: float) -> str:
+    if problem == "timeout":
+        return f"took longer than {timeout:g} s (an endless loop?)"
+    if problem == "too large":
+        return f"returned more than {limits['max_frame_mb']} MiB of output"
+    if problem == "protocol":
+        return "broke the result channel's protocol (wrote to it itself?)"
+    if problem == "memory":
+        return f"used more than {limits['memory_mb']} MiB of memory (all its processes together)"
+    if "SIGXCPU" in ended:
+        return f"used more than {limits['cpu_seconds']} s of CPU time"
+    if "SIGKILL" in ended or "SIGSEGV" in ended:
+        return f"the process was {ended} (out of memory? the limit is {limits['memory_mb']} MiB)"
+    was = "was " if ended.startswith("killed") else ""
+    return f"the process {was}{ended} (sys.exit, os._exit or a signal to itself?)"

@@ -1,18 +1,23 @@
-"""A warm worker: numpy and the harness are imported once; each submission runs in a freshly
-forked child with its own session, scratch folder and resource limits.
+"""A warm worker: numpy and the harness are imported once; each child runs a submission's
+cases in a freshly forked process with its own session, scratch folder and resource limits.
 
-The worker never runs student code itself. It relays the child's frames to the parent,
-enforces the wall-clock limit of every case, and when a case hangs or the child dies, reports
-that case as failed and forks a new child for the cases after it.
+The worker never runs student code itself, and never reads what a child says: the grading
+process hands it, with each job, the two pipe ends a child talks through (over a datagram
+socket), and reads the child's results and writes its hidden cases itself. The worker forks,
+watches the child's memory and a last-resort deadline, kills it when the grading process says
+so (a case took too long, or broke the protocol), reaps it and reports how it ended. So its
+own memory barely changes from one fork to the next (little copy-on-write), and hidden inputs
+never pass through it.
 
-Run as: python -m grader.sandbox.worker JOB_FD RESULT_FD [--sandboxed] [--drop-to UID] [--cpu N]
+Run as: python -m grader.sandbox.worker JOB_FD RESULT_FD FD_SOCKET [--sandboxed]
+        [--drop-to UID] [--cpu N]
 (--sandboxed: inside bubblewrap's own pid namespace, so every process but ours and pid 1 is a
 leftover of a submission; --drop-to: become that unprivileged user first; --cpu: keep to that
 core).
 
 Sandboxed, a child's end is the end of every process it started (also those that left its
 process group with setsid), the memory of all of them together is watched, and the private
-/tmp is emptied after each submission, so nothing one submission leaves can touch the next.
+/tmp is emptied after each child, so nothing one submission leaves can touch the next.
 """
 import ctypes
 import functools
@@ -21,7 +26,7 @@ import resource
 import select
 import shutil
 import signal
-import struct
+import socket
 import sys
 import time
 
@@ -41,12 +46,10 @@ from grader.sandbox.cores import settle  # noqa: E402
 # Nothing here may import threading, random, tempfile or subprocess: their after-fork hooks
 # would run in every child (~0.6 ms of a child's ~1.2 ms fork and exit). A test checks.
 
-CHILD_FD = 3          # the child's result pipe
+CHILD_FD = 3          # the child's result pipe (to the grading process)
 HIDDEN_FD = 4         # the child's pipe for the hidden cases, delivered after its public ones
 #: seconds between two looks at the memory of a sandboxed submission's processes
 MEMORY_POLL = 0.05
-#: the child's frames held back at most, in bytes, before they go to the parent
-OUTBOX_BYTES = 2**20
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
@@ -133,27 +136,14 @@ def memory_guard(limits: dict):
     return lambda: sum(max(0, _anon_bytes(p) - baseline) for p in _others()) > budget
 
 
-def _read(reader, deadline: float, guard):
-    """reader.read(deadline), looking at the memory every MEMORY_POLL s when guarded."""
-    while True:
-        step = deadline if guard is None else min(deadline, time.monotonic() + MEMORY_POLL)
-        frame, problem = reader.read(step)
-        if problem != "timeout" or step >= deadline:
-            return frame, problem
-        if guard():
-            return None, "memory"
-
-
-def _reap(pid: int, sandboxed: bool = False) -> str:
-    """Kill the child's whole process group (sandboxed: every process it started) and say how
-    the child ended."""
+def _reap(pid: int) -> str:
+    """Kill the child's whole process group and say how the child ended (its other processes
+    are the caller's to end: kill_leftovers)."""
     try:
         os.killpg(pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
     _, status = os.waitpid(pid, 0)
-    if sandboxed:
-        kill_leftovers()
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
         name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
@@ -161,161 +151,74 @@ def _reap(pid: int, sandboxed: bool = False) -> str:
     return f"exited with code {os.WEXITSTATUS(status)}"
 
 
-def _cause(problem: str, ended: str, limits: dict, timeout: float) -> str:
-    if problem == "timeout":
-        return f"took longer than {timeout:g} s (an endless loop?)"
-    if problem == "too large":
-        return f"returned more than {limits['max_frame_mb']} MiB of output"
-    if problem == "protocol":
-        return "broke the result channel's protocol (wrote to it itself?)"
-    if problem == "memory":
-        return f"used more than {limits['memory_mb']} MiB of memory (all its processes together)"
-    if "SIGXCPU" in ended:
-        return f"used more than {limits['cpu_seconds']} s of CPU time"
-    if "SIGKILL" in ended or "SIGSEGV" in ended:
-        return f"the process was {ended} (out of memory? the limit is {limits['memory_mb']} MiB)"
-    was = "was " if ended.startswith("killed") else ""
-    return f"the process {was}{ended} (sys.exit, os._exit or a signal to itself?)"
-
-
-class Outbox:
-    """Frames for the parent, sent in batches. Frames are tagged by their author, so nothing a
-    child writes can pass for the worker: W = worker, S = child's setup, C + case index = child's
-    case. The child's frames wait here until a message of the worker's own (or OUTBOX_BYTES of
-    them) sends them on: the grading process, which judges only once all are in, then wakes a
-    few times per submission instead of once per test."""
-
-    def __init__(self, fd: int):
-        self.fd, self.frames, self.size = fd, [], 0
-
-    def child(self, tag: bytes, frame: bytes) -> None:
-        self.frames.append(wire.frame(tag, frame))
-        self.size += len(frame)
-        if self.size >= OUTBOX_BYTES:
-            self.flush()
-
-    def report(self, message: dict) -> None:
-        """A message of the worker's own, sent at once after the frames before it."""
-        self.frames.append(wire.frame(b"W", wire.encode(message)))
-        self.flush()
-
-    def flush(self) -> None:
-        data = memoryview(b"".join(self.frames))
-        self.frames, self.size = [], 0
-        while data:
-            data = data[os.write(self.fd, data):]
-
-
-def _relay_hidden(job_fd: int, child_fd: int, deadline: float) -> str | None:
-    """Pass the hidden cases from the parent to the child without keeping them: read into a
-    buffer, write it on, zero it. Forked later, no child can find them in our memory."""
-    prefix = wire.read_exact(job_fd, 8)
-    if prefix is None:
-        raise wire.WireError("the parent closed the job pipe")
-    buffer = bytearray(struct.unpack("<Q", prefix)[0])
-    view, got = memoryview(buffer), 0
-    while got < len(buffer):
-        n = os.readv(job_fd, [view[got:]])
-        if n == 0:
-            raise wire.WireError("stream ended inside the hidden cases")
-        got += n
-    problem = None
+def _wait(pid: int, job_fd: int, deadline: float, guard) -> str | None:
+    """Until the child ends: None, or why we must end it ("kill": the grading process asked;
+    "memory"; "timeout": the last-resort deadline; "gone": the grading process is gone)."""
+    # a pidfd is readable once the child has ended (Linux); elsewhere, look every 5 ms
+    pidfd = os.pidfd_open(pid) if hasattr(os, "pidfd_open") else None
     try:
-        pending = memoryview(prefix + buffer)
-        while pending:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([], [child_fd], [], left)[1]:
-                problem = "timeout"
-                break
-            pending = pending[os.write(child_fd, pending[:1 << 16]):]
-    except OSError:
-        problem = "eof"  # the child is gone
+        while True:
+            now = time.monotonic()
+            if now >= deadline:
+                return "timeout"
+            wait = deadline - now if guard is None else min(deadline - now, MEMORY_POLL)
+            if pidfd is None:
+                if os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT):
+                    return None
+                wait = min(wait, 0.005)
+            ready = select.select([job_fd] if pidfd is None else [pidfd, job_fd], [], [], wait)[0]
+            if pidfd is not None and pidfd in ready:
+                return None
+            if job_fd in ready:
+                frame = wire.read_frame(job_fd)
+                if frame is None:
+                    return "gone"
+                if wire.split_job(frame)[0].get("kind") == "kill":
+                    return "kill"
+            elif guard is not None and guard():
+                return "memory"
     finally:
-        buffer[:] = bytes(len(buffer))
-    return problem
+        if pidfd is not None:
+            os.close(pidfd)
 
 
-def supervise(job: dict, out_fd: int, sandboxed: bool = False, job_fd: int | None = None) -> None:
-    """Run one job, restarting a child after each case that hangs or kills it.
-
-    Public cases come first; after the last of them the child asks for the hidden cases, which
-    the parent sends then (so a child never has hidden inputs while its public results are
-    being made, and none is ever in this worker's memory when it forks)."""
-    limits, timeouts = job["limits"], job["timeouts"]
+def supervise(header: dict, payload, plans: list, fds: list, result_fd: int, job_fd: int,
+              sandboxed: bool = False) -> bool:
+    """Fork one child for the cases from header["start"] on, talking through `fds` (its result
+    pipe's write end, its hidden-case pipe's read end), and report how it ended. False when
+    the grading process is gone."""
+    limits = header["limits"]
     guard = memory_guard(limits) if sandboxed else None
-    public = len(job["cases"])
-    total = public + int(job.get("hidden_count", 0))
     scratch = _scratch_folder()
-    # set here, before the forks, not in each child: there it costs ~0.25 ms of copy-on-write
+    # set here, before the fork, not in the child: there it costs ~0.25 ms of copy-on-write
     # faults (the environment's pages and the allocator's), here nearly nothing
     os.environ.update(HOME=scratch, TMPDIR=scratch)
-    outbox = Outbox(out_fd)
-    start = 0
+    why = "gone"
     try:
-        while start < total:
-            read_end, write_end = os.pipe()
-            hidden_read, hidden_write = os.pipe()
-            pid = os.fork()
-            if pid == 0:
-                try:
-                    os.close(read_end)
-                    os.close(hidden_write)
-                    enter_child(write_end, hidden_read, scratch, limits)
-                    harness.serve(job, start, CHILD_FD, HIDDEN_FD, total)
-                finally:
-                    os._exit(0)
-            os.close(write_end)
-            os.close(hidden_read)
-            os.set_blocking(hidden_write, False)
-            reader = wire.FrameReader(read_end, int(limits["max_frame_mb"]) * 2**20)
-            frame, problem = _read(reader, time.monotonic() + limits["setup_timeout"], guard)
-            if problem:
-                ended = _reap(pid, sandboxed)
-                os.close(read_end)
-                os.close(hidden_write)
-                cause = _cause(problem, ended, limits, limits["setup_timeout"])
-                for index in range(start, total):
-                    outbox.report({"kind": "case", "index": index, "failure": "setup",
-                                   "detail": cause})
-                break
-            if start == 0:
-                outbox.child(b"S", frame)
-            index, delivered = start, False
-            while index < total:
-                deadline = time.monotonic() + timeouts[index]
-                frame, problem = _read(reader, deadline, guard)
-                if problem:
-                    break
-                if frame == harness.HIDDEN_REQUEST:
-                    # only once, and only when every public result of this child is sent: asked
-                    # earlier, it wants to put hidden inputs into public feedback
-                    if index < public or delivered or job_fd is None:
-                        problem = "protocol"
-                        break
-                    delivered = True
-                    outbox.report({"kind": "hidden"})
-                    problem = _relay_hidden(job_fd, hidden_write, deadline)
-                    if problem:
-                        break
-                    continue
-                outbox.child(b"C" + struct.pack("<I", index), frame)
-                index += 1
-            ended = _reap(pid, sandboxed)
-            os.close(read_end)
-            os.close(hidden_write)
-            if index < total:
-                cause = _cause(problem, ended, limits, timeouts[index])
-                outbox.report({"kind": "case", "index": index, "failure": problem,
-                               "detail": cause})
-                index += 1
-            start = index
+        pid = os.fork()
+        if pid == 0:
+            try:
+                enter_child(fds[0], fds[1], scratch, limits)
+                harness.serve(payload, plans, header["start"], CHILD_FD, HIDDEN_FD)
+            finally:
+                os._exit(0)
+        for fd in fds:
+            os.close(fd)
+        fds.clear()
+        why = _wait(pid, job_fd, time.monotonic() + float(header["deadline"]), guard)
+        ended = _reap(pid)
     finally:
-        if sandboxed:  # before "done": nothing of this submission outlives its grading
+        for fd in fds:
+            os.close(fd)
+        if sandboxed:  # before the report: nothing of this child outlives it
             kill_leftovers()
             _empty("/tmp")  # private to this worker; the scratch folder is inside
         else:
             shutil.rmtree(scratch, ignore_errors=True)
-        outbox.report({"kind": "done"})
+    if why == "gone":
+        return False
+    wire.write_frame(result_fd, wire.encode({"kind": "ended", "how": ended, "problem": why}))
+    return True
 
 
 @functools.lru_cache(maxsize=1)
@@ -359,23 +262,31 @@ def harden(drop_to: int | None) -> None:
 
 
 def main(argv: list) -> None:
-    job_fd, result_fd = int(argv[0]), int(argv[1])
+    job_fd, result_fd, fd_socket = int(argv[0]), int(argv[1]), int(argv[2])
     sandboxed = "--sandboxed" in argv
     drop_to = int(argv[argv.index("--drop-to") + 1]) if "--drop-to" in argv else None
     settle(int(argv[argv.index("--cpu") + 1]) if "--cpu" in argv else None)  # children too
     harden(drop_to)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
+    channel = socket.socket(fileno=fd_socket)
     wire.write_frame(result_fd, b"R")  # warm and ready: the parent's sign that we started
-    plans = {}  # the cases' call plans by key: sent once, the same for every submission
+    plans = {}  # the public cases' call plans by key: sent once, the same for every submission
     while True:
         frame = wire.read_frame(job_fd)
         if frame is None:
             return
-        job = wire.decode(frame)
-        if "cases" in job:
-            plans = {job["cases_key"]: job["cases"]}
-        job["cases"] = plans[job["cases_key"]]
-        supervise(job, result_fd, sandboxed, job_fd)
+        header, payload = wire.split_job(frame)
+        if header.get("kind") != "run":
+            continue  # a kill for a child that had ended already
+        if "cases" in header:
+            plans = {header["cases_key"]: header["cases"]}
+        # the child's two pipe ends, sent just before the job
+        _, fds, _, _ = socket.recv_fds(channel, 16, 2)
+        if len(fds) != 2:
+            raise wire.WireError("a job came without its child's pipes")
+        if not supervise(header, payload, plans[header["cases_key"]], fds, result_fd, job_fd,
+                         sandboxed):
+            return
 
 
 if __name__ == "__main__":
