@@ -246,25 +246,25 @@ class Worker:
         self.lock.acquire()
         try:
             self._ensure_ready()
-        except (wire.WireError, OSError, SandboxError) as exc:
+            order = [i for i, c in enumerate(cases) if c.visibility == "public"]
+            order += [i for i, c in enumerate(cases) if c.visibility != "public"]
+            ordered = [cases[i] for i in order]
+            public = sum(1 for c in ordered if c.visibility == "public")
+            key = ",".join(str(id(c)) for c in ordered)  # cases live as long as their assignment
+            child_job = {"source": source, "total": len(ordered),
+                         "max_frame_mb": self.limits["max_frame_mb"]}
+            if statements is not None:  # code objects as marshal bytes: trusted to untrusted
+                child_job["compiled"] = np.frombuffer(marshal.dumps(tuple(statements)), np.uint8)
+            job = _Job(ordered, public, key, wire.encode(child_job),
+                       [float(c.timeout) for c in ordered])
+            if key != self.plans_sent:
+                job.plans = [plan(c.calls) for c in ordered[:public]]
+                self.hidden_payload = wire.frame(wire.encode([plan(c.calls)
+                                                              for c in ordered[public:]]))
+                self.plan_cases = ordered  # keeps the ids in the key from being reused
+        except (wire.WireError, OSError, SandboxError, ValueError) as exc:
             self._fail()
             raise SandboxError(f"sandbox worker failed: {exc}") from None
-        order = [i for i, c in enumerate(cases) if c.visibility == "public"]
-        order += [i for i, c in enumerate(cases) if c.visibility != "public"]
-        ordered = [cases[i] for i in order]
-        public = sum(1 for c in ordered if c.visibility == "public")
-        key = ",".join(str(id(c)) for c in ordered)  # cases live as long as their assignment
-        child_job = {"source": source, "total": len(ordered),
-                     "max_frame_mb": self.limits["max_frame_mb"]}
-        if statements is not None:  # code objects as marshal bytes: trusted to untrusted
-            child_job["compiled"] = np.frombuffer(marshal.dumps(tuple(statements)), np.uint8)
-        job = _Job(ordered, public, key, wire.encode(child_job),
-                   [float(c.timeout) for c in ordered])
-        if key != self.plans_sent:
-            job.plans = [plan(c.calls) for c in ordered[:public]]
-            self.hidden_payload = wire.frame(wire.encode([plan(c.calls)
-                                                          for c in ordered[public:]]))
-            self.plan_cases = ordered  # keeps the ids in the key from being reused
         return job, order
 
     def collect(self, handle) -> RunOutcome:
@@ -272,7 +272,7 @@ class Worker:
         job, order = handle
         try:
             outcome = self._collect(job)
-        except (SandboxError, wire.WireError, OSError) as exc:
+        except Exception as exc:  # the worker misbehaved (or we did): it is not used again
             self._fail()
             raise SandboxError(f"sandbox worker failed: {exc}") from None
         self.lock.release()
