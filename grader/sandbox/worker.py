@@ -40,7 +40,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # one thread: fork-safe and 
 import numpy as np  # noqa: E402,F401  (imported once here so children start warm)
 
 from grader import wire  # noqa: E402
-from grader.sandbox import harness  # noqa: E402
+from grader.sandbox import harness, warmup  # noqa: E402
 from grader.sandbox.cores import settle  # noqa: E402
 
 # Nothing here may import threading, random, tempfile or subprocess: their after-fork hooks
@@ -280,6 +280,7 @@ def main(argv: list) -> None:
             continue  # a kill for a child that had ended already
         if "cases" in header:
             plans = {header["cases_key"]: header["cases"]}
+            warmup.warm(header["cases"])  # once per assignment, for every child after
         # the child's two pipe ends, sent just before the job
         _, fds, _, _ = socket.recv_fds(channel, 16, 2)
         if len(fds) != 2:
