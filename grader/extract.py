@@ -65,12 +65,17 @@ class _Stmt:
     def text(self) -> tuple[list[str], list[tuple[int, int]]]:
         """The student's own text of the statement (from its first decorator) and its origins."""
         node = self.node
-        first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+        first = _first_line(node)
         col = 0 if first < node.lineno else node.col_offset
         chunk = self.lines[first - 1: node.end_lineno]
         chunk[-1] = _cut(chunk[-1], node.end_col_offset)
         chunk[0] = chunk[0][len(_cut(chunk[0], col)):] if col else chunk[0]
         return chunk, [(self.cell, first + i) for i in range(len(chunk))]
+
+
+def _first_line(node) -> int:
+    """The statement's first line in its cell: its first decorator's, if it has any."""
+    return min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
 
 
 def _cut(line: str, byte_col: int) -> str:
@@ -81,8 +86,12 @@ def _cut(line: str, byte_col: int) -> str:
 #: the handout's own code cells, parsed once: most students leave most of them as they are
 #: (the provided code around their TODO cells: half to four fifths of a submission's code)
 _KNOWN_CELLS: dict = {}
-#: their top-level statements, compiled once (by id: the trees above keep them alive)
+#: their top-level statements, compiled once, each as if it began at line 1 (so that placing
+#: one in a submission's kept source only ever moves it down); by id: the trees above keep
+#: them alive
 _KNOWN_CODE: dict = {}
+#: their scope analyses (`_statement_reads`), by id, made when a submission first keeps one
+_KNOWN_READS: dict = {}
 
 
 def remember_cells(code_cells: list[str]) -> None:
@@ -95,7 +104,8 @@ def remember_cells(code_cells: list[str]) -> None:
             found = _strip_and_parse(text)
             _KNOWN_CELLS[src] = found
             for node in (found[3].body if found[3] is not None else []):
-                _KNOWN_CODE[id(node)] = (node, _compiled(node))
+                at_line_1 = ast.increment_lineno(copy.deepcopy(node), 1 - _first_line(node))
+                _KNOWN_CODE[id(node)] = (node, _compiled(at_line_1))
 
 
 def _normalized(src: str) -> str:
@@ -247,8 +257,7 @@ def _assemble(stmts, dropped, submission_id, path, notes) -> Submission:
                 last[name] = s
     kept = [s for s in stmts if s.kind in ("const", "def") and any(last[n] is s for n in s.names)]
     defined = set(last)
-    codes = {id(s): _KNOWN_CODE[id(s.node)][1] if id(s.node) in _KNOWN_CODE else _compiled(s.node)
-             for s in kept}
+    codes = {id(s): _code_of(s.node) for s in kept}
     needed = _names_used([(s.node, codes[id(s)]) for s in kept]) - defined
     pieces, futures, seen = [], [], set()  # (text, origins, code)
     for s in stmts:
@@ -261,20 +270,21 @@ def _assemble(stmts, dropped, submission_id, path, notes) -> Submission:
         if node is not s.node:  # a trimmed import: one line of its own
             node = ast.fix_missing_locations(ast.copy_location(node, s.node))
             node.end_lineno = node.lineno
-        (futures if s.kind == "future" else pieces).append(piece + (node, _compiled(node)))
+        (futures if s.kind == "future" else pieces).append(piece + (node, _code_of(node)))
     consts = [s for s in kept if s.kind == "const"]
     defs = _definition_order([s for s in kept if s.kind == "def"])
-    lines, origin, statements = [], [], []
+    lines, origin, statements, texts = [], [], [], []
     for text, where, node, code in futures + pieces + [s.text() + (s.node, codes[id(s)])
                                                        for s in consts + defs]:
         statements.append(_placed(node, code, len(lines) + 1 - where[0][1]))
+        texts.append((node, "\n".join(text) + "\n"))
         lines += text
         origin += where
-    source = "\n".join(lines) + "\n" if lines else ""
+    source = "".join(text for _, text in texts)
     constants = {n: v for s in consts for n, v in s.values.items() if last[n] is s}
     functions = frozenset(n for s in defs for n in s.names)
     star = any(a.name == "*" for s in stmts if s.kind == "import" for a in s.node.names)
-    notes += _globals_notes(source, last, functions, dropped, star)
+    notes += _globals_notes(texts, last, functions, dropped, star)
     if not functions:
         notes.append("no function or class definitions found")
     return Submission(submission_id, Path(path) if path is not None else None, source, tuple(origin),
@@ -294,12 +304,26 @@ def _compiled(node) -> types.CodeType | None:
 def _placed(node, code, delta: int) -> types.CodeType | None:
     """The statement's code (compiled at its lines in its cell) with its lines moved by delta
     to where it sits in the kept source."""
-    if code is None or delta >= 0:
-        return code and _moved(code, delta)
+    if code is None:
+        return None
+    if id(node) in _KNOWN_CODE:  # compiled at line 1: it only ever moves down
+        return _moved(code, delta + _first_line(node) - 1)
+    if delta >= 0:
+        return _moved(code, delta)
     # a module's code always starts at line 1, so it cannot move up: compile it there again
-    # (from a copy: the node may belong to a remembered cell's tree)
-    node = ast.increment_lineno(copy.deepcopy(node), delta)
-    return _compiled(node)
+    # (the tree is this submission's own: moved for that, and back)
+    ast.increment_lineno(node, delta)
+    try:
+        return _compiled(node)
+    finally:
+        ast.increment_lineno(node, -delta)
+
+
+def _code_of(node) -> types.CodeType | None:
+    """The statement compiled alone: a remembered handout statement's code (compiled once,
+    at line 1), or compiled now at its lines in its cell."""
+    known = _KNOWN_CODE.get(id(node))
+    return known[1] if known is not None else _compiled(node)
 
 
 def _moved(code: types.CodeType, delta: int) -> types.CodeType:
@@ -382,16 +406,45 @@ def _definition_time_names(node) -> set[str]:
     return names
 
 
-def _global_reads(source: str) -> tuple[dict[str, set[str]], set[str]] | None:
-    """({global name read: names of the functions/classes reading it}, names bound at top level),
-    or None when the kept source does not compile."""
+def _global_reads(texts: list) -> tuple[dict[str, set[str]], set[str]] | None:
+    """({global name read: names of the functions/classes reading it}, names bound at top level)
+    of the kept source, given as its statements (node, text); None when one does not compile.
+
+    Each top-level statement is analysed alone (a remembered handout statement once for all
+    submissions): a name read at top level is global only if no statement binds it there."""
+    reads: dict[str, set[str]] = {}
+    bound: set[str] = set()
+    for node, text in texts:
+        analysis = _KNOWN_READS.get(id(node))
+        if analysis is None:
+            analysis = _statement_reads(text)
+            if id(node) in _KNOWN_CODE:
+                _KNOWN_READS[id(node)] = analysis
+        if analysis is None:
+            return None
+        for name, owners in analysis[0].items():
+            reads.setdefault(name, set()).update(owners)
+        bound |= analysis[1]
+    for name in bound.intersection(reads):
+        reads[name].discard(_TOP_LEVEL)
+        if not reads[name]:
+            del reads[name]
+    return reads, bound
+
+
+_TOP_LEVEL = "top-level code"
+
+
+def _statement_reads(text: str):
+    """({global name read: frozenset of readers}, frozenset of names bound at top level) of one
+    top-level statement's text, or None when it does not compile."""
     try:
-        top = symtable.symtable(source, "<submission>", "exec")
+        top = symtable.symtable(text, SOURCE_NAME, "exec")
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    bound = {s.get_name() for s in top.get_symbols() if s.is_assigned() or s.is_imported()}
+    bound = frozenset(s.get_name() for s in top.get_symbols() if s.is_assigned() or s.is_imported())
     reads: dict[str, set[str]] = {}
-    stack = [(top, "top-level code")]
+    stack = [(top, _TOP_LEVEL)]
     while stack:
         table, owner = stack.pop()
         for sym in table.get_symbols():
@@ -400,12 +453,12 @@ def _global_reads(source: str) -> tuple[dict[str, set[str]], set[str]] | None:
         for child in table.get_children():
             comprehension = child.get_name() in ("listcomp", "setcomp", "dictcomp", "genexpr")
             stack.append((child, owner if comprehension else child.get_name()))
-    return reads, bound
+    return {name: frozenset(owners) for name, owners in reads.items()}, bound
 
 
-def _globals_notes(source, last, functions, dropped, star) -> list[str]:
+def _globals_notes(texts, last, functions, dropped, star) -> list[str]:
     """Notes on globals the kept code reads: rebound later by dropped code, or never defined."""
-    analysis = _global_reads(source)
+    analysis = _global_reads(texts)
     if analysis is None:
         return ["the kept code does not compile as a whole"]
     reads, bound = analysis
