@@ -11,7 +11,7 @@ from pathlib import Path
 from grader.extract import (Submission, extract_cells, extract_source, remember_cells,
                             strip_magics)
 from grader.notebook import (Found, SubmissionError, code_cells, discover, discover_found,
-                             read_notebook, read_notes)
+                             read_code_cells, read_notebook, read_notes)
 
 __all__ = ["Submission", "SubmissionError", "read_notebook", "extract", "extract_source",
            "load_submission", "discover", "discover_found", "Found", "strip_magics",
@@ -27,7 +27,8 @@ def extract(nb, submission_id: str, path: Path | None = None) -> Submission:
 def load_submission(path: Path, submission_id: str | None = None) -> Submission:
     """Read and extract one notebook file; the id defaults to the file stem. Raises SubmissionError."""
     path = Path(path)
-    return extract(read_notebook(path), submission_id or path.stem, path)
+    sources, notes = read_code_cells(path)
+    return extract_cells(sources, submission_id or path.stem, path, notes)
 
 
 def remember_handout(path: Path | None) -> None:

@@ -712,3 +712,36 @@ def code_cells_of(path):
         return [c for c in read_notebook(path).cells if c.cell_type == "code"]
     except SubmissionError:
         return []
+
+
+# ---------------------------------------------------------------- grading's fast read
+
+def _raw_variants():
+    """Raw current-format notebook JSON: valid, valid once nbformat drops transient metadata,
+    and invalid in ways nbformat's conversion trips over or only its validation finds."""
+    valid = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# hi"),
+                                            nbformat.v4.new_code_cell(GOOD)])
+    valid = json.loads(nbformat.writes(valid))  # sources as lists of lines, as editors write
+    transient = json.loads(json.dumps(valid))
+    transient["metadata"].update(orig_nbformat="three", signature="sha256:0")
+    no_cell_metadata = json.loads(json.dumps(valid))
+    del no_cell_metadata["cells"][1]["metadata"]
+    bad_field = json.loads(json.dumps(valid))
+    bad_field["cells"][1]["execution_count"] = "one"
+    not_a_dict = json.loads(json.dumps(valid))
+    not_a_dict["cells"].insert(0, "a stray string")
+    return {"valid": valid, "transient": transient, "no_cell_metadata": no_cell_metadata,
+            "bad_field": bad_field, "not_a_dict": not_a_dict}
+
+
+@pytest.mark.parametrize("kind", sorted(_raw_variants()))
+def test_read_code_cells_says_what_read_notebook_says(tmp_path, kind):
+    from grader.notebook import code_cells, read_code_cells, read_notes
+
+    path = tmp_path / f"{kind}.ipynb"
+    path.write_text(json.dumps(_raw_variants()[kind]))
+    nb = read_notebook(path)
+    sources, notes = code_cells(nb)
+    assert read_code_cells(path) == (sources, list(read_notes(nb)) + notes)
+    assert GOOD in sources
+    assert bool(read_notes(nb)) == (kind not in ("valid", "transient"))
