@@ -177,25 +177,15 @@ def _later_users(case: Case, index: int) -> list:
         if any(refers(a) for a in (*call.args, *call.kwargs.values()))))
 
 
-def _unchanged(sent: np.ndarray, back: np.ndarray) -> bool:
-    """Whether an input came back as it was sent: the same bytes (nearly always, and cheap), or
-    the same values (as float64, NaN equal to NaN)."""
-    if back.shape != sent.shape:
-        return False
-    if back.dtype == sent.dtype and back.tobytes() == sent.tobytes():
-        return True
-    return np.array_equal(back.astype(np.float64), sent, equal_nan=True)
-
-
 def _conditions(case: Case, outcome) -> list:
     """Conditions on every value test: inputs unchanged, no floating-point warnings."""
     problems = []
     for index, (call, result) in enumerate(zip(case.calls, outcome.calls)):
         if not result.ok:
             continue
-        if result.inputs is not None:
-            for position, (sent, back) in enumerate(zip(call.args, result.inputs)):
-                if isinstance(sent, np.ndarray) and back is not None and not _unchanged(sent, back):
+        if result.inputs_changed is not None:
+            for position, (sent, changed) in enumerate(zip(call.args, result.inputs_changed)):
+                if isinstance(sent, np.ndarray) and changed is True:
                     names = call.arg_names
                     name = names[position] if position < len(names) else f"argument {position + 1}"
                     users = [f for f in _later_users(case, index) if f != call.function]

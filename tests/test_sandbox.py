@@ -114,9 +114,46 @@ def test_memory_limit(worker):
     assert outcome.failure or outcome.calls[0].error["type"] == "MemoryError"
 
 
-def test_inputs_come_back_for_in_place_checks(worker):
-    run = worker.run(SOURCE, [one("modify", check_inputs=True)])
-    assert np.array_equal(run.cases[0].calls[0].inputs[0], np.zeros_like(X))
+def test_the_child_says_which_inputs_were_changed_in_place(worker):
+    run = worker.run(SOURCE, [one("modify", check_inputs=True), one("double", check_inputs=True),
+                              one("modify")])
+    assert run.cases[0].calls[0].inputs_changed == [True]
+    assert run.cases[1].calls[0].inputs_changed == [False]
+    assert run.cases[2].calls[0].inputs_changed is None  # not asked for
+
+
+def test_a_later_call_changing_an_earlier_calls_input_counts():
+    """Inputs are compared once the whole case has run: a cache handed on and changed later
+    changes the caller's array too."""
+    from grader.sandbox import harness
+
+    namespace, _ = harness.define("def keep(x):\n    return x\n"
+                                  "def clobber(c):\n    c[...] = 7.0\n    return 0.0\n")
+    calls = [{"function": "keep", "args": [("v", X.copy())], "kwargs": {}, "returns": [[]],
+              "check_inputs": True},
+             {"function": "clobber", "args": [("r", 0, [])], "kwargs": {}, "returns": [[]],
+              "check_inputs": False}]
+    replies = harness.run_case(namespace, calls)
+    assert replies[0]["inputs_changed"] == [True]
+
+
+@pytest.mark.parametrize("change, changed", [
+    ("pass", False),
+    ("x[0, 0] = x[0, 0]", False),                  # written, but the same value
+    ("x[0, 0] += 1", True),
+    ("x.shape = (x.size,)", True),                 # the same bytes, another shape
+    ("x.dtype = np.int64", True),                  # the same bytes read as other values
+    ("x[...] = np.nan", True),
+])
+def test_what_counts_as_a_changed_input(change, changed):
+    from grader.sandbox import harness
+
+    namespace, errors = harness.define(f"import numpy as np\ndef f(x):\n    {change}\n"
+                                       "    return 0.0\n")
+    assert errors == []
+    call = {"function": "f", "args": [("v", X.copy())], "kwargs": {}, "returns": [[]],
+            "check_inputs": True}
+    assert harness.run_case(namespace, [call])[0]["inputs_changed"] == [changed]
 
 
 @pytest.mark.parametrize("function, words", [("sneaky", None), ("array_like", "ArrayLike"),

@@ -1,5 +1,6 @@
 """The child side: define the student's source in a fresh namespace, call the named functions
-on the inputs, and send back plain numbers and numeric arrays. Nothing here judges anything.
+on the inputs, and send back plain numbers and numeric arrays, and whether each array input
+was changed in place. Nothing here judges anything.
 
 This module runs inside the untrusted process, so it holds no reference, no expected value and
 no tolerance; whatever it sends is decoded strictly by the parent.
@@ -138,7 +139,7 @@ def _argument(spec, results, calls):
 def run_case(namespace: dict, calls: list, max_bytes: int | None = None) -> list:
     """Make a case's calls in order; each one's result stays here for later Refs. A returned
     array over max_bytes is not sent (its size is)."""
-    results, replies = [], []
+    results, replies, checks = [], [], []
     fp_events = [0]
 
     def count_fp(kind, flag):
@@ -181,9 +182,25 @@ def run_case(namespace: dict, calls: list, max_bytes: int | None = None) -> list
                 parts.append({"error": _shape_of(result)})
         reply = {"ok": True, "parts": parts, "fp": fp_events[0]}
         if call["check_inputs"]:
-            reply["inputs"] = [a if isinstance(a, np.ndarray) else None for a in args]
+            checks.append((reply, call["args"], args))
         replies.append(reply)
+    for reply, specs, args in checks:  # after the whole case: a later call may change them too
+        reply["inputs_changed"] = [_changed(spec[1], arg) if spec[0] == "v" and isinstance(
+            spec[1], np.ndarray) else None for spec, arg in zip(specs, args)]
     return replies
+
+
+def _changed(sent: np.ndarray, arg: np.ndarray) -> bool:
+    """Whether an array argument (our own copy of `sent`) no longer holds what was sent: other
+    bytes and other values (as float64, NaN equal to NaN), or another shape."""
+    if arg.shape != sent.shape:
+        return True
+    if arg.dtype == sent.dtype and arg.tobytes() == sent.tobytes():
+        return False
+    try:
+        return not np.array_equal(arg.astype(np.float64), sent, equal_nan=True)
+    except (TypeError, ValueError):
+        return True
 
 
 def serve(payload, public: list, start: int, result_fd: int, hidden_fd: int) -> None:

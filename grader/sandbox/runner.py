@@ -40,7 +40,9 @@ class CallOutcome:
     """What one call produced, as plain data decoded in the parent."""
     ok: bool
     parts: list = field(default_factory=list)    # per returned part: ndarray or error text (str)
-    inputs: list | None = None                   # arguments after the call (ndarray or None)
+    #: per argument: whether an array argument was changed in place (by the call or later in
+    #: its case), None for other arguments; None when the call's inputs are not checked
+    inputs_changed: list | None = None
     fp_warnings: int = 0
     error: dict | None = None                    # {"type", "message", "lines": [[line, fn]]}
     missing: bool = False                        # the function is not defined
@@ -115,15 +117,14 @@ def _call_outcome(reply, call: Call) -> CallOutcome:
             decoded.append(_text(part["error"]))
         else:
             raise SandboxError("malformed returned part")
-    inputs = reply.get("inputs")
+    changed = None
     if call.check_inputs:
-        if not isinstance(inputs, list) or len(inputs) != len(call.args):
-            raise SandboxError("inputs not sent back")
-        inputs = [x if isinstance(x, np.ndarray) else None for x in inputs]
-    else:
-        inputs = None
+        changed = reply.get("inputs_changed")
+        if not isinstance(changed, list) or len(changed) != len(call.args) \
+                or not all(flag in (True, False, None) for flag in changed):
+            raise SandboxError("no word on the inputs")
     fp = reply.get("fp")
-    return CallOutcome(ok=True, parts=decoded, inputs=inputs,
+    return CallOutcome(ok=True, parts=decoded, inputs_changed=changed,
                        fp_warnings=fp if isinstance(fp, int) and fp >= 0 else 0)
 
 
@@ -389,8 +390,7 @@ class Worker:
     def _within(self, outcome: CaseOutcome, budget: list) -> CaseOutcome:
         """The outcome, or a failure once the submission's outputs together (as float64, as
         they are judged) pass total_output_mb: their arrays are dropped at once."""
-        size = sum(8 * a.size for call in outcome.calls
-                   for a in list(call.parts) + list(call.inputs or [])
+        size = sum(8 * a.size for call in outcome.calls for a in call.parts
                    if isinstance(a, np.ndarray))
         budget[0] -= size
         if budget[0] < 0:
