@@ -20,7 +20,7 @@ from grader.grade import Graded, grade_submission, ungradable  # noqa: E402
 from grader.gradebook import commands as gradebook_cli  # noqa: E402
 from grader.junit import write_junit  # noqa: E402
 from grader.notebook import validation_for  # noqa: E402
-from grader.sandbox import SandboxError, Worker, launch  # noqa: E402
+from grader.sandbox import SandboxError, Worker, close_all, launch  # noqa: E402
 from grader.selfcheck import PUBLIC_CASES  # noqa: E402
 from grader.submission import (SubmissionError, discover, load_submission,  # noqa: E402
                                remember_handout)
@@ -151,8 +151,7 @@ def grade_all(assignment, entries, out: Path, jobs: int, isolation: str = "auto"
         finally:
             if progress:
                 progress.stop()
-            for worker in workers:
-                worker.close()
+            close_all(workers)
     return graded_list
 
 

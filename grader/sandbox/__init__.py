@@ -1,6 +1,6 @@
 """Running untrusted student code apart: a warm worker forks one limited child per submission;
 only plain numbers and numeric arrays come back."""
-_RUNNER = ("CallOutcome", "CaseOutcome", "RunOutcome", "SandboxError", "Worker")
+_RUNNER = ("CallOutcome", "CaseOutcome", "RunOutcome", "SandboxError", "Worker", "close_all")
 __all__ = list(_RUNNER)
 
 

@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,19 +120,29 @@ def stop(process: subprocess.Popen, pipes, grace: float) -> None:
     """Close a worker's pipes (it leaves at the end of its job stream), wait up to `grace`
     seconds for it, then kill it (0: at once; a process that is not our child cannot be
     waited for)."""
-    for fd in pipes:
-        try:
-            os.close(fd)
-        except OSError:
-            pass
-    if grace > 0:
-        try:
-            process.wait(grace)
-            return
-        except subprocess.TimeoutExpired:
-            pass
-    process.kill()
-    process.wait()
+    stop_all([(process, pipes, grace)])
+
+
+def stop_all(stopping: list) -> None:
+    """`stop` for several workers, (process, pipes, grace) each: all are told first, so they
+    leave together rather than one after the other."""
+    for _, pipes, _ in stopping:
+        for fd in pipes:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+    began = time.monotonic()
+    for process, _, grace in stopping:
+        left = grace - (time.monotonic() - began)
+        if grace > 0 and left > 0:
+            try:
+                process.wait(left)
+                continue
+            except subprocess.TimeoutExpired:
+                pass
+        process.kill()
+        process.wait()
 
 
 def stop_early() -> None:

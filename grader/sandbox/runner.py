@@ -213,10 +213,16 @@ class Worker:
         """Stop the worker: close its pipes, so that it leaves at the end of its job stream,
         give it `grace` seconds, then kill it. (Killed outright while it starts, bubblewrap
         0.8 can leave its init process behind, alone, for good.)"""
-        if self.process is not None:
-            launch.stop(self.process, (self.job_write, self.result_read, self.fd_send),
-                        grace if os.getpid() == self.owner else 0)
-            self.process = None
+        close_all([self], grace)
+
+    def _stopping(self, grace: float):
+        """What launch.stop_all needs to stop this worker (None when it is not running)."""
+        if self.process is None:
+            return None
+        stopping = (self.process, (self.job_write, self.result_read, self.fd_send),
+                    grace if os.getpid() == self.owner else 0)
+        self.process = None
+        return stopping
 
     def forget(self):
         """In a forked copy of the process that owns this worker: close our copies of its
@@ -436,6 +442,11 @@ class _Job:
 
     def __post_init__(self):
         self.outcomes = [None] * len(self.cases)
+
+
+def close_all(workers: list, grace: float = 2.0) -> None:
+    """Close several workers at once: each is told to stop before any is waited for."""
+    launch.stop_all([s for s in (w._stopping(grace) for w in workers) if s is not None])
 
 
 def _send(fd: int, data: bytes, deadline: float, worker_fd: int) -> str | None:
