@@ -280,7 +280,10 @@ def main(argv: list) -> None:
             continue  # a kill for a child that had ended already
         if "cases" in header:
             plans = {header["cases_key"]: header["cases"]}
-            warmup.warm(header["cases"])  # once per assignment, for every child after
+            try:  # once per assignment, for every child after (tests/test_warmup.py)
+                warmup.warm(header["cases"])
+            except Exception:  # noqa: BLE001  a cold child is slower, not wrong
+                pass
         # the child's two pipe ends, sent just before the job
         _, fds, _, _ = socket.recv_fds(channel, 16, 2)
         if len(fds) != 2:
