@@ -128,9 +128,9 @@ def grade_all(assignment, entries, out: Path, jobs: int, isolation: str = "auto"
             graded.page_seconds = time.perf_counter() - began
         return graded
 
-    # while the workers warm up: the handout's cells are parsed, nbformat's validator chosen
-    # (and compiled), the garbage collector tuned; the grading processes fork later and inherit
-    # all of it
+    # while the workers warm up: the handout's cells are parsed, the notebook validators
+    # loaded and chosen, the garbage collector tuned; the grading processes fork later and
+    # inherit all of it
     if len(entries) > 1:
         remember_handout(assignment.handout)
     with validation_for(len(entries)), _few_collections():

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import nbformat
 
+from grader import notebook_schema
+
 READ_NOTES_ATTR = "_grader_read_notes"  # instance attribute (not a JSON key) carrying read notes
 _BOM = b"\xef\xbb\xbf"
 
@@ -80,23 +82,24 @@ def _read(path: Path, max_bytes: int, max_code: int, as_node: bool):
     return nb, notes
 
 
-#: below this many notebooks, validating each with the pure-Python jsonschema (~6 ms each,
-#: nothing to prepare) beats nbformat's default fastjsonschema (~0.3 ms each, after compiling
-#: the schema into a validator: ~50-100 ms per process)
+#: below this many notebooks, nbformat validating each with the pure-Python jsonschema (~6 ms
+#: each, nothing to prepare) beats its default fastjsonschema (~0.3 ms each, after compiling the
+#: schema into a validator: ~50-100 ms per process). It validates only what the compiled
+#: validator of the current format (`grader.notebook_schema`) does not pass: older formats and
+#: notebooks with problems.
 FEW_NOTEBOOKS = 12
 
 
 @contextlib.contextmanager
 def validation_for(notebooks: int):
-    """While reading this many notebooks: nbformat's validator that suits (chosen by the
-    NBFORMAT_VALIDATOR variable nbformat reads, unless the user set it), compiled now when it
-    is the compiled one, so that processes forked later share it instead of compiling theirs."""
+    """While reading this many notebooks: the current format's compiled validator loaded now,
+    so that processes forked later share it, and nbformat's validator that suits (chosen by
+    the NBFORMAT_VALIDATOR variable nbformat reads, unless the user set it; compiled only if
+    a notebook needs it)."""
+    notebook_schema.validator()
     chosen = "NBFORMAT_VALIDATOR" in os.environ
     if not chosen and notebooks < FEW_NOTEBOOKS:
         os.environ["NBFORMAT_VALIDATOR"] = "jsonschema"
-    elif os.environ.get("NBFORMAT_VALIDATOR", "fastjsonschema") == "fastjsonschema":
-        with _quiet():
-            nbformat.validator.get_validator()
     try:
         yield
     finally:
@@ -218,18 +221,18 @@ _TRANSIENT = {"orig_nbformat", "orig_nbformat_minor", "signature"}
 
 
 def _valid_as_is(data: dict) -> bool:
-    """Whether a current-format notebook's JSON passes strict validation as it is. Then
-    nbformat's conversion has nothing to change that grading reads, and cannot fail; a
-    notebook that does not pass goes through `_strict`, for the same notes as ever."""
+    """Whether a current-format notebook's JSON passes strict validation as it is (checked by
+    the compiled validator of `grader.notebook_schema`). Then nbformat's conversion has nothing
+    to change that grading reads, and cannot fail; a notebook that does not pass goes through
+    `_strict`, for the same notes as ever."""
     metadata = data.get("metadata")
     if isinstance(metadata, dict) and _TRANSIENT.intersection(metadata):
         # nbformat's reader drops these before it validates (cells' "trusted" is unchecked)
         data = {**data, "metadata": {k: v for k, v in metadata.items() if k not in _TRANSIENT}}
-    with _quiet():
-        try:
-            nbformat.validate(data)
-        except Exception:
-            return False
+    try:
+        notebook_schema.validator()(data)
+    except notebook_schema.Invalid:
+        return False
     return True
 
 

@@ -36,6 +36,6 @@ def remember_handout(path: Path | None) -> None:
     cells a submission left unchanged then cost nothing to extract (see remember_cells)."""
     if path is not None:
         try:
-            remember_cells(code_cells(read_notebook(path))[0])
+            remember_cells(read_code_cells(path)[0])
         except SubmissionError:
             pass  # a broken handout is the instructor's to fix; grading goes on without it

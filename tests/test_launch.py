@@ -87,14 +87,20 @@ def test_few_notebooks_are_validated_without_compiling_a_validator(monkeypatch):
     assert [key[0] for key in nbformat.validator.validators] == ["jsonschema"]
 
 
-def test_many_notebooks_get_the_compiled_validator_once_before_forking(monkeypatch):
+def test_many_notebooks_share_the_current_formats_validator_and_compile_no_other(monkeypatch):
     import nbformat.validator
+
+    from grader import notebook_schema
 
     monkeypatch.delenv("NBFORMAT_VALIDATOR", raising=False)
     monkeypatch.setattr(nbformat.validator, "validators", {})
+    notebook_schema.validator.cache_clear()
     with notebook.validation_for(500):
         assert "NBFORMAT_VALIDATOR" not in os.environ
-        assert [key[0] for key in nbformat.validator.validators] == ["fastjsonschema"]
+        assert notebook_schema.validator.cache_info().currsize == 1  # before any fork
+        sources, notes = notebook.read_code_cells(ONE)
+    assert sources and notes == []
+    assert nbformat.validator.validators == {}  # a current, valid notebook needs none of it
 
 
 def test_a_validator_the_user_chose_is_kept(monkeypatch):
