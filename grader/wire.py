@@ -34,6 +34,16 @@ class WireError(ValueError):
 def _to_json(obj, arrays, depth=0):
     if depth > MAX_DEPTH:
         raise WireError("structure nested too deeply")
+    kind = type(obj)
+    if kind is dict:
+        if not all(isinstance(k, str) for k in obj):
+            raise WireError("dictionary keys must be strings")
+        if "$a" in obj or "$t" in obj:
+            raise WireError("reserved key in dictionary")
+        return {k: v if type(v) in _PLAIN else _to_json(v, arrays, depth + 1)
+                for k, v in obj.items()}
+    if kind is list:
+        return [x if type(x) in _PLAIN else _to_json(x, arrays, depth + 1) for x in obj]
     if isinstance(obj, np.ndarray):
         if obj.dtype.str not in DTYPES:
             raise WireError(f"array dtype {obj.dtype} cannot be sent")
@@ -47,14 +57,15 @@ def _to_json(obj, arrays, depth=0):
     if isinstance(obj, list):
         return [_to_json(x, arrays, depth + 1) for x in obj]
     if isinstance(obj, dict):
-        if not all(isinstance(k, str) for k in obj):
-            raise WireError("dictionary keys must be strings")
-        if "$a" in obj or "$t" in obj:
-            raise WireError("reserved key in dictionary")
-        return {k: _to_json(v, arrays, depth + 1) for k, v in obj.items()}
+        return _to_json(dict(obj), arrays, depth)
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj
     raise WireError(f"cannot send a value of type {type(obj).__name__}")
+
+
+#: JSON values with nothing inside, of exactly these types: sent as they are, without a call
+#: each (a case's reply holds hundreds of them)
+_PLAIN = frozenset((str, int, float, bool, type(None)))
 
 
 def encode(obj) -> bytes:
@@ -68,7 +79,7 @@ def encode(obj) -> bytes:
 
 #: JSON values with nothing inside: taken as they are, without a call each (a case's reply holds
 #: hundreds of them)
-_LEAVES = (str, int, float, bool, type(None))
+_LEAVES = _PLAIN
 
 
 def _from_json(node, arrays, depth=0):
