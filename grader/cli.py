@@ -16,7 +16,7 @@ import click  # noqa: E402
 from grader import export as export_cli  # noqa: E402
 from grader import parallel, results  # noqa: E402
 from grader.assignment import AssignmentError, find_course, load, load_public  # noqa: E402
-from grader.grade import Graded, grade_submission, ungradable  # noqa: E402
+from grader.grade import Graded, grade_submission, judged, run_submission, ungradable  # noqa: E402
 from grader.gradebook import commands as gradebook_cli  # noqa: E402
 from grader.junit import write_junit  # noqa: E402
 from grader.notebook import validation_for  # noqa: E402
@@ -104,18 +104,25 @@ def grade_all(assignment, entries, out: Path, jobs: int, isolation: str = "auto"
 
         report.figures.load()  # matplotlib, once, before the grading processes fork
 
-    def one(index: int, worker: Worker) -> Graded:
+    def prepared(index: int):
+        """The submission, or why it cannot be read."""
         submission_id, path, error = entries[index]
         if error is None:
             try:
-                submission = load_submission(path, submission_id)
+                return load_submission(path, submission_id)
             except SubmissionError as exc:
                 error = str(exc)
-        if error is not None:
-            graded = ungradable(assignment, submission_id, error)
-        else:
-            graded = grade_submission(assignment, submission, worker)
-        return written(graded)
+        return error
+
+    def ran(index: int, submission, worker: Worker):
+        if isinstance(submission, str):
+            return submission
+        return submission, run_submission(assignment, submission, worker)
+
+    def finished(index: int, outcome) -> Graded:
+        if isinstance(outcome, str):
+            return written(ungradable(assignment, entries[index][0], outcome))
+        return written(judged(assignment, *outcome))
 
     def failed(index: int, reason: str) -> Graded:
         return written(ungradable(assignment, entries[index][0], reason))
@@ -138,7 +145,8 @@ def grade_all(assignment, entries, out: Path, jobs: int, isolation: str = "auto"
         graded_list, progress = [], None
         try:
             outcomes = parallel.in_order(
-                one, len(entries), workers, on_failure=failed,
+                parallel.Stages(prepare=prepared, run=ran, finish=finished), len(entries),
+                workers, on_failure=failed,
                 pack=lambda graded: graded.packed(assignment.cases),
                 unpack=lambda data: Graded.unpacked(data, assignment.cases))
             progress = _progress(len(entries))  # its thread starts after the forks

@@ -62,19 +62,34 @@ def _setup_notes(errors: list, submission: Submission) -> list:
 
 def grade_submission(assignment: Assignment, submission: Submission, worker: Worker) -> Graded:
     """Run and judge every case of the assignment for one extracted submission."""
+    return judged(assignment, submission, run_submission(assignment, submission, worker))
+
+
+def run_submission(assignment: Assignment, submission: Submission, worker: Worker) -> tuple:
+    """The first half of grade_submission: (the sandbox's outcome of every case, or the
+    SandboxError that stopped it; seconds taken; the isolation it ran under)."""
     began = time.perf_counter()
-    notes = list(submission.notes)
     try:
         run = worker.run(submission.source, assignment.cases, submission.statements)
     except SandboxError as exc:
-        return Graded(submission.id, [Verdict(c, 0.0, [f"not graded: {exc}"], ["sandbox"])
-                                      for c in assignment.cases], notes, str(exc),
-                      time.perf_counter() - began, worker.isolation)
+        run = exc
+    return run, time.perf_counter() - began, worker.isolation
+
+
+def judged(assignment: Assignment, submission: Submission, ran: tuple) -> Graded:
+    """The second half of grade_submission: every case judged from what run_submission got."""
+    run, seconds, isolation = ran
+    notes = list(submission.notes)
+    if isinstance(run, SandboxError):
+        return Graded(submission.id, [Verdict(c, 0.0, [f"not graded: {run}"], ["sandbox"])
+                                      for c in assignment.cases], notes, str(run), seconds,
+                      isolation)
+    began = time.perf_counter()
     notes += _setup_notes(run.setup_errors, submission)
     context = Context(constants=dict(submission.constants), describe_line=submission.describe_line)
     verdicts = [judge(case, outcome, context) for case, outcome in zip(assignment.cases, run.cases)]
-    return Graded(submission.id, verdicts, notes, None, time.perf_counter() - began,
-                  worker.isolation, sum(outcome.seconds for outcome in run.cases))
+    return Graded(submission.id, verdicts, notes, None, seconds + time.perf_counter() - began,
+                  isolation, sum(outcome.seconds for outcome in run.cases))
 
 
 def ungradable(assignment: Assignment, submission_id: str, reason: str) -> Graded:

@@ -4,26 +4,46 @@ Reading a notebook, extracting its code and judging its outputs are Python work 
 side; in threads of one process they take turns on one interpreter lock, which caps a batch
 at what one core can judge however many cores the machine has. So a batch forks one grading
 process per worker once the assignment is loaded (the processes share it, copy-on-write).
-Each keeps to its worker's core, takes the next submission from a shared counter, grades it
-with its own worker, writes its results, and sends the outcome back over its own pipe.
+Each keeps to its worker's core, takes a few submissions at a time from a shared table, grades
+them with its own worker, writes their results, and sends the outcomes back over its own pipe.
+
+A grading takes three steps (`Stages`): prepare (read and extract), run (the sandbox) and finish
+(judge and write). A process takes up to CHUNK submissions and does each step for all of them
+in a row: its own code and data, and its worker's, stay warm from one submission to the next
+(rnn_linear: ~8% less CPU in all than one submission at a time).
 
 These processes are the grader's own code on the trusted side, like the process that forked
 them: student code still runs only in the sandboxed children of the workers. The main process
 gets the outcomes in submission order; a grading process that dies costs only the submission
-it held, which gets an error naming the cause, and the others go on with the rest.
+it was at, which gets an error naming the cause; the others it held go back to the table for
+the processes left, and the batch goes on with the rest.
 """
 import multiprocessing
 import resource
 import signal
 import time
 import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
 from multiprocessing.connection import wait
 
 from grader.sandbox import launch
 
 #: the index a grading process sends with its peak memory, last
 PEAK = -1
+#: the most submissions a grading process takes at a time
+CHUNK = 8
 _peaks = [0]
+FREE, TAKEN = 0, 1
+
+
+@dataclass
+class Stages:
+    """One submission's grading, in the steps a process takes several submissions through
+    together: prepare(index), run(index, prepared, worker), finish(index, ran)."""
+    run: Callable
+    prepare: Callable = lambda index: None
+    finish: Callable = lambda index, ran: ran
 
 
 def peak_rss_kb() -> int:
@@ -32,36 +52,105 @@ def peak_rss_kb() -> int:
 
 
 def in_order(task, count: int, workers: list, pack=None, unpack=None, on_failure=None):
-    """An iterator of task(i, worker) for i in range(count), in order.
+    """An iterator of the results of `task` for i in range(count), in order: task is Stages,
+    or a function task(i, worker).
 
     With several workers (and fork), each runs in a grading process of its own; `pack` turns
     a result into what is sent back (picklable, small) and `unpack` turns that into the result
     again; `on_failure(i, reason)` makes the result of a submission whose grading failed.
     """
+    stages = task if isinstance(task, Stages) else Stages(run=lambda i, _, w: task(i, w))
     if len(workers) < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        return (task(index, workers[0]) for index in range(count))
-    return _forked(task, count, workers, pack or (lambda r: r), unpack or (lambda r: r),
+        return _here(stages, count, workers[0])
+    return _forked(stages, count, workers, pack or (lambda r: r), unpack or (lambda r: r),
                    on_failure)
 
 
-def _forked(task, count, workers, pack, unpack, on_failure):
+def _here(stages: Stages, count: int, worker):
+    """One worker: every step in this process, a chunk at a time."""
+    for start in range(0, count, CHUNK):
+        chunk = range(start, min(count, start + CHUNK))
+        prepared = [stages.prepare(i) for i in chunk]
+        ran = [stages.run(i, p, worker) for i, p in zip(chunk, prepared)]
+        yield from (stages.finish(i, r) for i, r in zip(chunk, ran))
+
+
+@dataclass
+class _Table:
+    """What the grading processes share: each submission's state, where the free ones start,
+    what each process holds and which one it is at."""
+    lock: object
+    state: object     # FREE or TAKEN, per submission (taken ones are done or being graded)
+    cursor: object    # no free submission before this index
+    held: object      # CHUNK entries per process: the submissions it has taken, or -1
+    current: object   # per process: the submission it is at, or -1
+    jobs: int
+
+    def take(self, slot: int) -> list:
+        """Up to CHUNK free submissions for process `slot` (fewer near the end, so that the
+        processes finish together); [] when none is left and no other process holds any."""
+        while True:
+            with self.lock:
+                count = len(self.state)
+                want = max(1, min(CHUNK, (count - self.cursor.value) // (2 * self.jobs)))
+                taken, index = [], self.cursor.value
+                while index < count and len(taken) < want:
+                    if self.state[index] == FREE:
+                        self.state[index] = TAKEN
+                        taken.append(index)
+                    index += 1
+                self.cursor.value = index
+                if taken:
+                    for k in range(CHUNK):
+                        self.held[slot * CHUNK + k] = taken[k] if k < len(taken) else -1
+                    return taken
+                others = any(self.held[k] >= 0 for k in range(len(self.held))
+                             if k // CHUNK != slot)
+            if not others:
+                return []
+            time.sleep(0.01)  # another process may die holding some: wait until they are done
+
+    def let_go(self, slot: int, index: int) -> None:
+        """Process `slot` is done with `index`."""
+        with self.lock:
+            for k in range(slot * CHUNK, (slot + 1) * CHUNK):
+                if self.held[k] == index:
+                    self.held[k] = -1
+
+    def give_back(self, slot: int, keep: set) -> list:
+        """A dead process's submissions but `keep` go back to the table; returns them."""
+        with self.lock:
+            back = []
+            for k in range(slot * CHUNK, (slot + 1) * CHUNK):
+                index, self.held[k] = self.held[k], -1
+                if index >= 0 and index not in keep:
+                    self.state[index] = FREE
+                    self.cursor.value = min(self.cursor.value, index)
+                    back.append(index)
+            self.current[slot] = -1
+            return back
+
+
+def _forked(stages, count, workers, pack, unpack, on_failure):
     """Fork the grading processes now; return the iterator of their results."""
     context = multiprocessing.get_context("fork")
-    claimed = context.Value("q", 0)               # the next submission to take
-    holding = context.Array("q", [-1] * len(workers))  # what each process is grading
+    lock = context.Lock()
+    table = _Table(lock, context.RawArray("b", count), context.RawValue("q", 0),
+                   context.RawArray("q", [-1] * (CHUNK * len(workers))),
+                   context.RawArray("q", [-1] * len(workers)), len(workers))
     processes, pipes = [], {}
     for slot, worker in enumerate(workers):
         receive, send = context.Pipe(duplex=False)
         process = context.Process(target=_serve, daemon=True, name=f"grader-{slot}",
-                                  args=(task, count, workers, slot, claimed, holding, send, pack))
+                                  args=(stages, workers, slot, table, send, pack))
         process.start()
         send.close()
         processes.append(process)
         pipes[receive] = slot
-    return _gathered(count, processes, pipes, holding, unpack, on_failure)
+    return _gathered(count, processes, pipes, table, unpack, on_failure)
 
 
-def _gathered(count, processes, pipes, holding, unpack, on_failure):
+def _gathered(count, processes, pipes, table, unpack, on_failure):
     """The grading processes' results, in submission order."""
     done, ready, upcoming = set(), {}, 0
     try:
@@ -73,14 +162,15 @@ def _gathered(count, processes, pipes, holding, unpack, on_failure):
                         done.add(index)
             for receive in wait(list(pipes)) if pipes else []:
                 message = _received(receive)  # (index, graded?, packed result or why it failed)
-                if message is None:  # the process ended: was it holding one?
+                if message is None:  # the process ended: was it at one?
                     slot = pipes.pop(receive)
                     processes[slot].join()
-                    index = holding[slot]
+                    index = table.current[slot]
                     if 0 <= index < count and index not in done:
                         code = processes[slot].exitcode
                         ready[index] = on_failure(index, f"its grading process died ({_ended(code)})")
                         done.add(index)
+                    table.give_back(slot, done)  # the rest it held: for the others
                     continue
                 index, graded, packed = message
                 ready[index] = unpack(packed) if graded else on_failure(index, packed)
@@ -122,8 +212,9 @@ def _last_words(pipes: dict, seconds: float = 5.0) -> None:
                 receive.close()
 
 
-def _serve(task, count, workers, slot, claimed, holding, send, pack):
-    """A grading process: take submissions from the shared counter until none is left."""
+def _serve(stages, workers, slot, table, send, pack):
+    """A grading process: take submissions from the table, a few at a time, until none is
+    left; each step for all of them in a row."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process decides when we stop
     worker = workers[slot]
     for other in workers:  # only our worker's pipes stay open here
@@ -133,20 +224,28 @@ def _serve(task, count, workers, slot, claimed, holding, send, pack):
     inherited = worker.process
     try:
         while True:
-            with claimed.get_lock():
-                index = claimed.value
-                claimed.value += 1
-            if index >= count:
+            chunk = table.take(slot)
+            if not chunk:
                 send.send((PEAK, True, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
                 return
-            holding[slot] = index
-            try:
-                message = (index, True, pack(task(index, worker)))
-            except Exception as exc:  # a bug of ours: this submission fails, the batch goes on
-                detail = traceback.format_exception_only(exc)[-1].strip()
-                message = (index, False, f"the grader failed on it ({detail[:300]})")
-            send.send(message)
-            holding[slot] = -1
+            failed = {}  # index: why its grading failed (a bug of ours: the batch goes on)
+            steps = {i: None for i in chunk}
+            for step in (lambda i, _: stages.prepare(i), lambda i, p: stages.run(i, p, worker),
+                         stages.finish, lambda i, ran: pack(ran)):
+                for i in chunk:
+                    if i in failed:
+                        continue
+                    table.current[slot] = i
+                    try:
+                        steps[i] = step(i, steps[i])
+                    except Exception as exc:
+                        detail = traceback.format_exception_only(exc)[-1].strip()
+                        failed[i] = f"the grader failed on it ({detail[:300]})"
+            for i in chunk:
+                table.current[slot] = i
+                send.send((i, False, failed[i]) if i in failed else (i, True, steps[i]))
+                table.let_go(slot, i)
+            table.current[slot] = -1
     finally:
         if worker.process is not inherited:  # a worker we restarted is ours to stop
             worker.close()

@@ -1,6 +1,7 @@
 """The grading processes of a batch (grader.parallel): outcomes in submission order, each
 worker fed by one process on its core, and a failing or dying process costing only the
 submission it held."""
+import itertools
 import os
 import time
 
@@ -165,3 +166,42 @@ def test_a_result_that_looks_like_a_failure_is_still_a_result():
     """Whatever a graded submission packs into (a submission named "failed", say), only an
     exception in the grading process makes a failure."""
     assert run(lambda i, w: ("failed", "not a reason"), 3) == [("failed", "not a reason")] * 3
+
+
+def _stages_log():
+    """Stages that note, with a counter of their own process, when each step ran."""
+    step = itertools.count()
+    return parallel.Stages(prepare=lambda i: next(step),
+                           run=lambda i, p, w: (p, next(step), time.sleep(0.002))[:2],
+                           finish=lambda i, ran: (os.getpid(), *ran, next(step)))
+
+
+def test_a_process_takes_several_submissions_through_each_step_together():
+    outcomes = run(_stages_log(), 40)
+    assert all(p < r < f for _, p, r, f in outcomes)
+    # the next submission was read before this one ran: the steps go a chunk at a time
+    ahead = [(a, b) for a, b in itertools.pairwise(outcomes) if a[0] == b[0] and b[1] < a[2]]
+    assert ahead
+    assert len({pid for pid, *_ in outcomes}) == 2
+
+
+def test_a_failing_step_fails_only_its_submission():
+    def prepare(i):
+        if i == 2:
+            raise KeyError("unreadable")
+        return i
+
+    def finish(i, ran):
+        if i == 7:
+            raise ValueError("unjudgeable")
+        return ran
+
+    outcomes = run(parallel.Stages(prepare=prepare, run=lambda i, p, w: p, finish=finish), 12)
+    assert "KeyError: 'unreadable'" in outcomes[2][2] and "ValueError: unjudgeable" in outcomes[7][2]
+    assert [o for k, o in enumerate(outcomes) if k not in (2, 7)] == \
+        [k for k in range(12) if k not in (2, 7)]
+
+
+def test_one_worker_takes_the_steps_a_chunk_at_a_time_too():
+    outcomes = run(_stages_log(), 12, workers=1)
+    assert [p for _, p, _, _ in outcomes[:parallel.CHUNK]] == list(range(parallel.CHUNK))
