@@ -16,10 +16,12 @@ import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-
-import nbformat
+from typing import TYPE_CHECKING
 
 from grader import notebook_schema
+
+if TYPE_CHECKING:
+    import nbformat
 
 READ_NOTES_ATTR = "_grader_read_notes"  # instance attribute (not a JSON key) carrying read notes
 _BOM = b"\xef\xbb\xbf"
@@ -119,6 +121,7 @@ def code_cells(nb) -> tuple[list[str], list[str]]:
     even one whose source is unusable; that one becomes "".
     """
     if "cells" not in nb and "worksheets" in nb:  # a v3 node, not from read_notebook
+        nbformat = _nbformat()
         with _quiet():
             nb = nbformat.convert(copy.deepcopy(nb), 4)
     sources, notes = [], []
@@ -193,6 +196,7 @@ def _parse(name: str, text: str, notes: list[str], as_node: bool = True):
 def _strict(data: dict) -> tuple[nbformat.NotebookNode | None, str]:
     """nbformat's own reading (of the JSON parsed once already), conversion to v4, minor
     upgrade and validation, kept quiet."""
+    nbformat = _nbformat()
     with _quiet():
         try:
             major, minor = nbformat.reader.get_version(data)
@@ -213,7 +217,7 @@ def _strict(data: dict) -> tuple[nbformat.NotebookNode | None, str]:
 
 def _current(data: dict) -> bool:
     """Whether raw notebook JSON claims the current format: nothing to convert or upgrade."""
-    return data.get("nbformat") == 4 and data.get("nbformat_minor") == nbformat.v4.nbformat_minor
+    return data.get("nbformat") == 4 and data.get("nbformat_minor") == notebook_schema.minor()
 
 
 #: notebook metadata nbformat's reader removes (never meant to be in a file)
@@ -238,6 +242,7 @@ def _valid_as_is(data: dict) -> bool:
 
 def _salvage(data: dict, notes: list[str]) -> nbformat.NotebookNode:
     """A fresh v4 notebook holding the cells that can be recognised in raw notebook JSON."""
+    nbformat = _nbformat()
     raw = data.get("cells")
     if not isinstance(raw, list):  # v3 layout: worksheets of cells, code in "input"
         raw = [c for ws in data["worksheets"] if isinstance(ws, dict) for c in (ws.get("cells") or [])]
@@ -253,6 +258,14 @@ def _salvage(data: dict, notes: list[str]) -> nbformat.NotebookNode:
         else:
             nb.cells.append(nbformat.v4.new_markdown_cell(source or ""))
     return nb
+
+
+def _nbformat():
+    """nbformat, imported when first needed: a current notebook that passes the schema is read
+    without it (its import, jsonschema's included, is a fifth of `grader grade`'s start-up)."""
+    import nbformat
+
+    return nbformat
 
 
 def _short(e: Exception) -> str:

@@ -72,3 +72,25 @@ def test_an_environment_it_cannot_write_to_still_validates(prefix, monkeypatch):
     monkeypatch.setattr(notebook_schema.os, "replace", refuse)
     notebook_schema.validator()(json.loads(json.dumps(VALID)))
     assert list(prefix.iterdir()) == []  # nothing half-written left behind
+
+
+def test_it_finds_the_schema_nbformat_uses_for_the_current_format():
+    assert notebook_schema.minor() == nbformat.v4.nbformat_minor
+    assert notebook_schema._schema_file().name == \
+        nbformat.v4.nbformat_schema[(4, nbformat.v4.nbformat_minor)]
+
+
+def test_reading_a_current_notebook_for_grading_does_not_import_nbformat(tmp_path):
+    """nbformat (with jsonschema) is a fifth of `grader grade`'s start-up; a current notebook
+    that passes the schema needs none of it."""
+    import subprocess
+
+    path = tmp_path / "ok.ipynb"
+    path.write_text(json.dumps(VALID))
+    code = ("import sys\nfrom pathlib import Path\nfrom grader.notebook import read_code_cells\n"
+            f"sources, notes = read_code_cells(Path({str(path)!r}))\n"
+            "assert sources and not notes\n"
+            "print(sorted(m for m in ('nbformat', 'jsonschema') if m in sys.modules))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "[]"
