@@ -116,16 +116,11 @@ def _take_early(isolation: str, cpu: int | None):
     return None
 
 
-def stop(process: subprocess.Popen, pipes, grace: float) -> None:
-    """Close a worker's pipes (it leaves at the end of its job stream), wait up to `grace`
-    seconds for it, then kill it (0: at once; a process that is not our child cannot be
-    waited for)."""
-    stop_all([(process, pipes, grace)])
-
-
 def stop_all(stopping: list) -> None:
-    """`stop` for several workers, (process, pipes, grace) each: all are told first, so they
-    leave together rather than one after the other."""
+    """Stop workers, (process, pipes, grace) each: close every one's pipes first (a worker
+    leaves at the end of its job stream), so that they leave together; wait up to `grace`
+    seconds for each, then kill it (0: at once; a process that is not our child cannot be
+    waited for)."""
     for _, pipes, _ in stopping:
         for fd in pipes:
             try:
@@ -146,8 +141,8 @@ def stop_all(stopping: list) -> None:
 
 
 def stop_early() -> None:
-    """Stop the early workers nobody took."""
-    while _early:
-        early = _early.pop()
-        stop(early.process, (early.job_write, early.result_read, early.fd_send),
-             2.0 if early.owner == os.getpid() else 0)
+    """Stop the early workers nobody took (together)."""
+    stopping = [(early.process, (early.job_write, early.result_read, early.fd_send),
+                 2.0 if early.owner == os.getpid() else 0) for early in _early]
+    _early.clear()
+    stop_all(stopping)
