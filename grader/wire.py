@@ -34,15 +34,14 @@ class WireError(ValueError):
 def _to_json(obj, arrays, depth=0):
     if depth > MAX_DEPTH:
         raise WireError("structure nested too deeply")
-    kind = type(obj)
-    if kind is dict:
+    if isinstance(obj, dict):
         if not all(isinstance(k, str) for k in obj):
             raise WireError("dictionary keys must be strings")
         if "$a" in obj or "$t" in obj:
             raise WireError("reserved key in dictionary")
         return {k: v if type(v) in _PLAIN else _to_json(v, arrays, depth + 1)
                 for k, v in obj.items()}
-    if kind is list:
+    if isinstance(obj, list):
         return [x if type(x) in _PLAIN else _to_json(x, arrays, depth + 1) for x in obj]
     if isinstance(obj, np.ndarray):
         if obj.dtype.str not in DTYPES:
@@ -54,10 +53,6 @@ def _to_json(obj, arrays, depth=0):
         return _to_json(np.asarray(obj), arrays, depth)
     if isinstance(obj, tuple):
         return {"$t": [_to_json(x, arrays, depth + 1) for x in obj]}
-    if isinstance(obj, list):
-        return [_to_json(x, arrays, depth + 1) for x in obj]
-    if isinstance(obj, dict):
-        return _to_json(dict(obj), arrays, depth)
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj
     raise WireError(f"cannot send a value of type {type(obj).__name__}")
