@@ -16,7 +16,8 @@ import click  # noqa: E402
 from grader import export as export_cli  # noqa: E402
 from grader import parallel, results  # noqa: E402
 from grader.assignment import AssignmentError, find_course, load, load_public  # noqa: E402
-from grader.grade import Graded, grade_submission, judged, run_submission, ungradable  # noqa: E402
+from grader.grade import (Graded, grade_submission, judged, output_bytes,  # noqa: E402
+                          run_submission, ungradable)
 from grader.gradebook import commands as gradebook_cli  # noqa: E402
 from grader.junit import write_junit  # noqa: E402
 from grader.notebook import validation_for  # noqa: E402
@@ -145,7 +146,9 @@ def grade_all(assignment, entries, out: Path, jobs: int, isolation: str = "auto"
         graded_list, progress = [], None
         try:
             outcomes = parallel.in_order(
-                parallel.Stages(prepare=prepared, run=ran, finish=finished), len(entries),
+                parallel.Stages(prepare=prepared, run=ran, finish=finished,
+                                size=lambda outcome: 0 if isinstance(outcome, str)
+                                else output_bytes(outcome[1])), len(entries),
                 workers, on_failure=failed,
                 pack=lambda graded: graded.packed(assignment.cases),
                 unpack=lambda data: Graded.unpacked(data, assignment.cases))

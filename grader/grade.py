@@ -7,6 +7,8 @@ never stops the batch.
 import time
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from grader.assignment import Assignment
 from grader.judge import Context, Verdict, judge
 from grader.sandbox import SandboxError, Worker
@@ -74,6 +76,15 @@ def run_submission(assignment: Assignment, submission: Submission, worker: Worke
     except SandboxError as exc:
         run = exc
     return run, time.perf_counter() - began, worker.isolation
+
+
+def output_bytes(ran: tuple) -> int:
+    """How many bytes of returned arrays what run_submission got holds."""
+    run = ran[0]
+    if isinstance(run, SandboxError):
+        return 0
+    return sum(part.nbytes for case in run.cases for call in case.calls for part in call.parts
+               if isinstance(part, np.ndarray))
 
 
 def judged(assignment: Assignment, submission: Submission, ran: tuple) -> Graded:

@@ -33,6 +33,10 @@ from grader.sandbox import launch
 PEAK = -1
 #: the most submissions a grading process takes at a time
 CHUNK = 8
+#: once the submissions a grading process has run but not yet judged hold this much output
+#: (bytes), they are judged before it runs more: it holds at most this plus what one may
+#: return (the sandbox's total_output_mb, 32 MiB by default), however many it takes at a time
+HELD_BYTES = 8 * 2**20
 _peaks = [0]
 FREE, TAKEN = 0, 1
 
@@ -40,10 +44,12 @@ FREE, TAKEN = 0, 1
 @dataclass
 class Stages:
     """One submission's grading, in the steps a process takes several submissions through
-    together: prepare(index), run(index, prepared, worker), finish(index, ran)."""
+    together: prepare(index), run(index, prepared, worker), finish(index, ran); size(ran) is
+    how many bytes of output `ran` holds."""
     run: Callable
     prepare: Callable = lambda index: None
     finish: Callable = lambda index, ran: ran
+    size: Callable = lambda ran: 0
 
 
 def peak_rss_kb() -> int:
@@ -67,12 +73,19 @@ def in_order(task, count: int, workers: list, pack=None, unpack=None, on_failure
 
 
 def _here(stages: Stages, count: int, worker):
-    """One worker: every step in this process, a chunk at a time."""
+    """One worker: every step in this process, a chunk at a time (judged early once what they
+    returned passes HELD_BYTES)."""
     for start in range(0, count, CHUNK):
         chunk = range(start, min(count, start + CHUNK))
         prepared = [stages.prepare(i) for i in chunk]
-        ran = [stages.run(i, p, worker) for i, p in zip(chunk, prepared)]
-        yield from (stages.finish(i, r) for i, r in zip(chunk, ran))
+        pending, held = [], 0
+        for i, p in zip(chunk, prepared):
+            pending.append((i, stages.run(i, p, worker)))
+            held += stages.size(pending[-1][1])
+            if held > HELD_BYTES:
+                yield from (stages.finish(i, ran) for i, ran in pending)
+                pending, held = [], 0
+        yield from (stages.finish(i, ran) for i, ran in pending)
 
 
 @dataclass
@@ -214,7 +227,8 @@ def _last_words(pipes: dict, seconds: float = 5.0) -> None:
 
 def _serve(stages, workers, slot, table, send, pack):
     """A grading process: take submissions from the table, a few at a time, until none is
-    left; each step for all of them in a row."""
+    left; each step for all of them in a row (judged early once what they returned passes
+    HELD_BYTES)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process decides when we stop
     worker = workers[slot]
     for other in workers:  # only our worker's pipes stay open here
@@ -222,30 +236,45 @@ def _serve(stages, workers, slot, table, send, pack):
             other.forget()
     launch.settle(worker.cpu)
     inherited = worker.process
+    steps, failed = {}, {}  # index: the last step's outcome, or why its grading failed
+
+    def step(i, action):
+        if i in failed:
+            return
+        table.current[slot] = i
+        try:
+            steps[i] = action(i, steps.get(i))
+        except Exception as exc:  # a bug of ours: this submission fails, the batch goes on
+            detail = traceback.format_exception_only(exc)[-1].strip()
+            failed[i] = f"the grader failed on it ({detail[:300]})"
+
+    def finish(pending):
+        for i in pending:
+            step(i, stages.finish)
+            step(i, lambda _, graded: pack(graded))
+        for i in pending:
+            table.current[slot] = i
+            send.send((i, False, failed.pop(i)) if i in failed else (i, True, steps.pop(i)))
+            table.let_go(slot, i)
+        table.current[slot] = -1
+
     try:
         while True:
             chunk = table.take(slot)
             if not chunk:
                 send.send((PEAK, True, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
                 return
-            failed = {}  # index: why its grading failed (a bug of ours: the batch goes on)
-            steps = {i: None for i in chunk}
-            for step in (lambda i, _: stages.prepare(i), lambda i, p: stages.run(i, p, worker),
-                         stages.finish, lambda i, ran: pack(ran)):
-                for i in chunk:
-                    if i in failed:
-                        continue
-                    table.current[slot] = i
-                    try:
-                        steps[i] = step(i, steps[i])
-                    except Exception as exc:
-                        detail = traceback.format_exception_only(exc)[-1].strip()
-                        failed[i] = f"the grader failed on it ({detail[:300]})"
             for i in chunk:
-                table.current[slot] = i
-                send.send((i, False, failed[i]) if i in failed else (i, True, steps[i]))
-                table.let_go(slot, i)
-            table.current[slot] = -1
+                step(i, lambda i, _: stages.prepare(i))
+            pending, held = [], 0
+            for i in chunk:
+                step(i, lambda i, prepared: stages.run(i, prepared, worker))
+                pending.append(i)
+                held += stages.size(steps[i]) if i not in failed else 0
+                if held > HELD_BYTES:
+                    finish(pending)
+                    pending, held = [], 0
+            finish(pending)
     finally:
         if worker.process is not inherited:  # a worker we restarted is ours to stop
             worker.close()

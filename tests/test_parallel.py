@@ -205,3 +205,35 @@ def test_a_failing_step_fails_only_its_submission():
 def test_one_worker_takes_the_steps_a_chunk_at_a_time_too():
     outcomes = run(_stages_log(), 12, workers=1)
     assert [p for _, p, _, _ in outcomes[:parallel.CHUNK]] == list(range(parallel.CHUNK))
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_much_output_is_judged_before_more_is_run(workers):
+    """What a process has run but not judged stays under HELD_BYTES plus one submission's:
+    past it, each is judged before the next runs."""
+    stages = _stages_log()
+    stages.size = lambda ran: parallel.HELD_BYTES + 1
+    outcomes = run(stages, 20, workers=workers)
+    same = [(a, b) for a, b in itertools.pairwise(outcomes) if a[0] == b[0]]
+    assert same and all(a[3] < b[2] for a, b in same)  # a finished before b ran
+
+
+def test_small_output_is_held_for_the_whole_chunk():
+    stages = _stages_log()
+    stages.size = lambda ran: 1
+    outcomes = run(stages, 12, workers=1)
+    assert all(outcomes[k][3] > outcomes[parallel.CHUNK - 1][2] for k in range(parallel.CHUNK))
+
+
+def test_output_bytes_counts_the_returned_arrays():
+    import numpy as np
+
+    from grader.grade import output_bytes
+    from grader.sandbox import CallOutcome, CaseOutcome, RunOutcome, SandboxError
+
+    run = RunOutcome([], [CaseOutcome([CallOutcome(True, [np.zeros(10), "not an array"]),
+                                       CallOutcome(False)]),
+                          CaseOutcome(failure="timeout"),
+                          CaseOutcome([CallOutcome(True, [np.zeros((3, 4), np.float32)])])])
+    assert output_bytes((run, 0.1, "full")) == 80 + 48
+    assert output_bytes((SandboxError("gone"), 0.1, "full")) == 0
