@@ -3,7 +3,6 @@ worker, and receive raw outputs, strictly checked, as plain values.
 
 Knows nothing about references, tolerances or points: it turns calls into `CallOutcome`s.
 """
-import marshal
 import os
 import select
 import socket
@@ -258,11 +257,10 @@ class Worker:
             ordered = [cases[i] for i in order]
             public = sum(1 for c in ordered if c.visibility == "public")
             key = ",".join(str(id(c)) for c in ordered)  # cases live as long as their assignment
-            child_job = {"source": source, "total": len(ordered),
-                         "max_frame_mb": self.limits["max_frame_mb"]}
-            if statements is not None:  # code objects as marshal bytes: trusted to untrusted
-                child_job["compiled"] = np.frombuffer(marshal.dumps(tuple(statements)), np.uint8)
-            job = _Job(ordered, public, key, wire.encode(child_job),
+            # code objects as marshal data: trusted to untrusted only
+            child_job = harness.job(source, None if statements is None else tuple(statements),
+                                    len(ordered), self.limits["max_frame_mb"])
+            job = _Job(ordered, public, key, child_job,
                        [float(c.timeout) for c in ordered])
             if key != self.plans_sent:
                 job.plans = [plan(c.calls) for c in ordered[:public]]

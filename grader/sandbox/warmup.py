@@ -12,12 +12,8 @@ reference implementations (a child inherits the worker's memory, so a reference 
 could be read by the student's code).
 """
 import ast
-import marshal
 import os
 
-import numpy as np
-
-from grader import wire
 from grader.sandbox import harness
 
 #: trusted stand-ins: common numpy work on the first numeric argument, returned in a few
@@ -61,12 +57,11 @@ def _failing(*args, **kwargs):
 '''
 
 
-def _statements(source: str) -> np.ndarray:
-    """The source's top-level statements compiled one by one, as marshal bytes (as the
-    grading process sends a submission's)."""
-    codes = tuple(compile(ast.Module([node], []), harness.SOURCE_NAME, "exec", dont_inherit=True)
-                  for node in ast.parse(source).body)
-    return np.frombuffer(marshal.dumps(codes), np.uint8)
+def _statements(source: str) -> tuple:
+    """The source's top-level statements compiled one by one (as the grading process sends a
+    submission's)."""
+    return tuple(compile(ast.Module([node], []), harness.SOURCE_NAME, "exec", dont_inherit=True)
+                 for node in ast.parse(source).body)
 
 
 def warm(plans: list) -> None:
@@ -77,8 +72,7 @@ def warm(plans: list) -> None:
     try:
         for stand_in in ("_stand_in", "_stand_in", "_failing"):
             source = STAND_INS + "".join(f"{name} = {stand_in}\n" for name in names)
-            payload = wire.encode({"source": source, "compiled": _statements(source),
-                                   "total": len(plans), "max_frame_mb": 1})
+            payload = harness.job(source, _statements(source), len(plans), 1)
             harness.serve(payload, plans, 0, devnull, devnull)
     finally:
         os.close(devnull)
