@@ -8,6 +8,7 @@ no tolerance; whatever it sends is decoded strictly by the parent.
 import ast
 import builtins
 import marshal
+import pickle
 import sys
 import time
 import traceback
@@ -210,6 +211,13 @@ def job(source: str, statements, total: int, max_frame_mb: int) -> bytes:
                           "max_frame_mb": max_frame_mb})
 
 
+def hidden_cases(plans: list) -> bytes:
+    """The hidden cases' call plans as the child reads them: a pickle (numpy's arrays in it
+    are read in C: lstm's 11 plans 0.62 → 0.10 ms to read against the wire format). Trusted
+    to untrusted only: nothing a child sends is ever unpickled."""
+    return pickle.dumps(plans, protocol=pickle.HIGHEST_PROTOCOL)
+
+
 def serve(payload, public: list, start: int, result_fd: int, hidden_fd: int) -> None:
     """Read the job (`payload`, made by `job`), define the source, then run the cases from
     `start` on, one frame per case: the `public` ones, then the hidden ones, asked for only
@@ -222,7 +230,7 @@ def serve(payload, public: list, start: int, result_fd: int, hidden_fd: int) -> 
     for index in range(start, int(job["total"])):
         if index >= len(cases):  # the hidden ones, first time
             wire.write_frame(result_fd, HIDDEN_REQUEST)
-            cases = public + wire.decode(wire.read_frame(hidden_fd) or b"")
+            cases = public + pickle.loads(wire.read_frame(hidden_fd) or b"")
         began = time.perf_counter()
         replies = run_case(namespace, cases[index], max_bytes)
         frame = {"kind": "case", "index": index, "calls": replies,

@@ -264,8 +264,8 @@ class Worker:
                        [float(c.timeout) for c in ordered])
             if key != self.plans_sent:
                 job.plans = [plan(c.calls) for c in ordered[:public]]
-                self.hidden_payload = wire.frame(wire.encode([plan(c.calls)
-                                                              for c in ordered[public:]]))
+                self.hidden_payload = wire.frame(harness.hidden_cases(
+                    [plan(c.calls) for c in ordered[public:]]))
                 self.plan_cases = ordered  # keeps the ids in the key from being reused
         except (wire.WireError, OSError, SandboxError, ValueError) as exc:
             self._fail()
