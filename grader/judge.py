@@ -207,6 +207,45 @@ def _conditions(case: Case, outcome) -> list:
     return problems
 
 
+@dataclass
+class _Known:
+    """What judging a case needs of the case alone, worked out once for a whole batch."""
+    needed: list      # the calls whose results are compared, in order
+    labels: list      # every compared output's and gradient check's label
+    references: list  # (label, reference as float64) of each compared, non-probe output
+    #: (expect, its reference as float64, max|reference|, whether it is only a condition)
+    compared: list
+
+
+_KNOWN: dict = {}
+
+
+def _known(case: Case) -> _Known:
+    known = _KNOWN.get(id(case))
+    if known is not None and known[0] is case:
+        return known[1]
+    # A reference that is exactly zero (wRec_grad when S_0 = 0 is all there is) is matched by a
+    # function that computes nothing: such values are conditions, never points on their own.
+    scored = [e for e in case.expects if not e.probe and not e.required
+              and np.any(np.asarray(e.value) != 0)]
+    if not scored:
+        scored = [e for e in case.expects if not e.probe and not e.required]
+    compared = []
+    for expect in case.expects:
+        if not expect.probe:
+            reference = np.asarray(expect.value, dtype=np.float64)
+            compared.append((expect, reference,
+                             float(np.abs(reference).max()) if reference.size else 0.0,
+                             all(expect is not e for e in scored)))
+    known = _Known(
+        needed=sorted({e.call for e in case.expects} | {g.analytic_call for g in case.gradchecks}),
+        labels=[e.label for e in case.expects] + [g.label for g in case.gradchecks],
+        references=[(e.label, reference) for e, reference, _, _ in compared],
+        compared=compared)
+    _KNOWN[id(case)] = (case, known)  # the case is kept: its id is never another's
+    return known
+
+
 def judge(case: Case, outcome, context: Context) -> Verdict:
     """Score one case from its outcome: the fraction of its checks that hold, or zero when a
     condition fails or nothing came back."""
@@ -214,8 +253,8 @@ def judge(case: Case, outcome, context: Context) -> Verdict:
         return Verdict(case, 0.0, [f"`{case.function}` {outcome.detail}".rstrip()],
                        [outcome.failure])
     messages, codes = [], []
-    needed = {e.call for e in case.expects} | {g.analytic_call for g in case.gradchecks}
-    for index in sorted(needed):
+    known = _known(case)
+    for index in known.needed:
         if not outcome.calls[index].ok:
             message, code = _call_failure(case, outcome, index, context)
             return Verdict(case, 0.0, [message], [code])
@@ -224,25 +263,12 @@ def judge(case: Case, outcome, context: Context) -> Verdict:
         codes.append(code)
 
     passed, total = 0, 0
-    labels = [e.label for e in case.expects] + [g.label for g in case.gradchecks]
     evidence = []
-    references = [(e.label, np.asarray(e.value, dtype=np.float64)) for e in case.expects
-                  if not e.probe]
     failed_probes = sorted(e.step for e in case.expects if e.probe and not _probe_ok(e, outcome))
     unmet = []  # required expects (preconditions) that failed
-    # A reference that is exactly zero (wRec_grad when S_0 = 0 is all there is) is matched by a
-    # function that computes nothing: such values are conditions, never points on their own.
-    scored = [e for e in case.expects if not e.probe and not e.required
-              and np.any(np.asarray(e.value) != 0)]
-    if not scored:
-        scored = [e for e in case.expects if not e.probe and not e.required]
-    for expect in case.expects:
-        if expect.probe:
-            continue
-        condition = all(expect is not e for e in scored)
+    for expect, reference, scale, condition in known.compared:
         if not condition:
             total += 1
-        reference = np.asarray(expect.value, dtype=np.float64)
         call = case.calls[expect.call]
         value, problem = _as_value(outcome.calls[expect.call].parts[expect.part], reference,
                                    call.signature, expect.label, call.function)
@@ -253,18 +279,17 @@ def judge(case: Case, outcome, context: Context) -> Verdict:
                 unmet.append(expect.label)
             continue
         if value.shape == reference.shape and np.isfinite(value).all() and (
-                relative_error(value, reference) <= expect.rtol
+                relative_error(value, reference, scale) <= expect.rtol
                 or float(np.abs(value - reference).max(initial=0.0)) <= expect.atol):
             passed += 0 if condition else 1
             continue
-        others = [(label, ref) for label, ref in references if label != expect.label]
+        others = [(label, ref) for label, ref in known.references if label != expect.label]
         diagnosis = (_integer_dtype(outcome.calls[expect.call].parts[expect.part], reference,
                                     expect.label)
                      or explain(value, expect, others, case.dims, context.constants))
         if value.shape == reference.shape and 0 < value.size <= MAX_EVIDENCE:
-            scale = float(np.max(np.abs(reference))) or 1.0
-            evidence.append(Evidence(expect.label, (value - reference) / scale, expect.time_axis,
-                                     expect.block_axis, tuple(expect.blocks)))
+            evidence.append(Evidence(expect.label, (value - reference) / (scale or 1.0),
+                                     expect.time_axis, expect.block_axis, tuple(expect.blocks)))
         message = diagnosis.message
         if failed_probes and diagnosis.code in ("other", "steps"):
             message += (f" Cutting the sequence short shows where: your result first differs "
@@ -291,7 +316,8 @@ def judge(case: Case, outcome, context: Context) -> Verdict:
             messages.insert(0, f"This test checks your backward against your own forward, so "
                                f"it needs a correct forward first: your {_join(required)} "
                                f"{'is' if len(required) == 1 else 'are'} wrong.")
-    return Verdict(case, fraction, _merge(messages, labels)[:MAX_MESSAGES], codes, evidence)
+    return Verdict(case, fraction, _merge(messages, known.labels)[:MAX_MESSAGES], codes,
+                   evidence)
 
 
 def _join(items: list) -> str:
