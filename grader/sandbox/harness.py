@@ -161,17 +161,15 @@ def run_case(namespace: dict, calls: list, max_bytes: int | None = None) -> list
                                                    "message": _text(exc), "lines": []}})
             continue
         fp_events[0] = 0
-        old_call = np.seterrcall(count_fp)
         try:
             # underflow is not an error: a stable sigmoid's e^(−|x|) or a shifted softmax's
-            # exp(z − max) underflows to 0 by design.
-            with np.errstate(all="call", under="ignore"):
+            # exp(z − max) underflows to 0 by design. Leaving the block restores the error
+            # state, whatever the student's code set inside it.
+            with np.errstate(call=count_fp, all="call", under="ignore"):
                 result = function(*args, **kwargs)
         except BaseException as exc:
             replies.append({"ok": False, "error": _error(exc)})
             continue
-        finally:
-            np.seterrcall(old_call)
         results[-1] = result
         parts = []
         for path in call["returns"]:
