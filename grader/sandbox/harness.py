@@ -201,11 +201,12 @@ def _changed(sent: np.ndarray, arg: np.ndarray) -> bool:
 
 
 def job(source: str, statements, total: int, max_frame_mb: int) -> bytes:
-    """A child's job, as the trusted side sends it: the source, its statements compiled (code
-    objects, or None), how many cases there are, the largest output. Marshal data: one C call
-    to read in the child (about half the CPU of the wire format's decoding there), and only
-    ever read by the child, never by the grader."""
-    return marshal.dumps({"source": source, "statements": statements, "total": total,
+    """A child's job, as the trusted side sends it: its statements compiled (code objects), or
+    the source when there are none, how many cases there are, the largest output. Marshal
+    data: one C call to read in the child (about half the CPU of the wire format's decoding
+    there), and only ever read by the child, never by the grader."""
+    return marshal.dumps({"source": source if statements is None else "",
+                          "statements": statements, "total": total,
                           "max_frame_mb": max_frame_mb})
 
 
