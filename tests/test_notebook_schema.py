@@ -94,3 +94,54 @@ def test_reading_a_current_notebook_for_grading_does_not_import_nbformat(tmp_pat
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)
     assert done.stdout.strip() == "[]"
+
+
+def _variants():
+    """Notebooks around a valid one with a cell of each type: every cell given every cell type
+    (and a wrong one), each required key of a cell removed, an unknown key added, and wrong
+    types for its fields."""
+    base = json.loads(nbformat.writes(nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("x = 1", outputs=[nbformat.v4.new_output(
+            "stream", text="hi")], execution_count=3),
+        nbformat.v4.new_markdown_cell("# title"),
+        nbformat.v4.new_raw_cell("raw text")])))
+    yield base
+    for i, cell in enumerate(base["cells"]):
+        for cell_type in ("code", "markdown", "raw", "heading", 7, None):
+            changed = json.loads(json.dumps(base))
+            changed["cells"][i]["cell_type"] = cell_type
+            yield changed
+        for key in list(cell):
+            changed = json.loads(json.dumps(base))
+            del changed["cells"][i][key]
+            yield changed
+            for wrong in (None, 1, "text", [], {}, ["a", 2]):
+                changed = json.loads(json.dumps(base))
+                changed["cells"][i][key] = wrong
+                yield changed
+        changed = json.loads(json.dumps(base))
+        changed["cells"][i]["unexpected"] = 1
+        yield changed
+    for cells in ([], [1], ["cell"], [None], {}):
+        changed = json.loads(json.dumps(base))
+        changed["cells"] = cells
+        yield changed
+
+
+def test_checking_each_cell_by_its_type_agrees_with_the_whole_schema(prefix):
+    """The validator checks a cell against its own type's definition only: for every variant,
+    valid exactly when the schema as nbformat has it (one fastjsonschema validator) says so."""
+    whole = fastjsonschema.compile(json.loads(
+        notebook_schema._schema_file().read_text(encoding="utf-8")))
+    split = notebook_schema.validator()
+
+    def passes(validate, data):
+        try:
+            validate(data)
+        except fastjsonschema.JsonSchemaException:
+            return False
+        return True
+
+    verdicts = [(passes(whole, v), passes(split, json.loads(json.dumps(v)))) for v in _variants()]
+    assert len(verdicts) > 100 and {w for w, _ in verdicts} == {True, False}  # both kinds seen
+    assert all(w == s for w, s in verdicts), [i for i, (w, s) in enumerate(verdicts) if w != s]
