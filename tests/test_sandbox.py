@@ -325,3 +325,30 @@ def test_the_worker_is_never_sent_hidden_inputs(monkeypatch):
     assert public and hidden
     assert all(np.ascontiguousarray(a).tobytes() in to_worker for a in public)
     assert not any(np.ascontiguousarray(a).tobytes() in to_worker for a in hidden)
+
+
+@pytest.mark.parametrize("body", [
+    "return np.concatenate([x, np.ones((3, 3))], axis=1)",        # raised inside numpy
+    "return helper(x)\ndef helper(y):\n    return y @ np.ones((5, 5))",  # through a helper
+    "return down(12)\ndef down(n):\n    if n == 0:\n        raise ValueError(n)\n"
+    "    return down(n - 1)",                                        # more than eight frames
+    "return (\n        x\n        + undefined_name\n    )",       # a multi-line expression
+])
+def test_error_lines_are_the_students_frames_as_the_traceback_module_lists_them(body):
+    """The child names the student's lines of an exception without reading any source file:
+    the same lines, in the same order, as traceback.extract_tb finds (the last eight)."""
+    import traceback
+
+    import numpy as np
+
+    from grader.sandbox import harness
+
+    namespace, errors = harness.define(f"import numpy as np\ndef f(x):\n    {body}\n")
+    assert errors == []
+    try:
+        namespace["f"](np.ones((2, 2)))
+    except BaseException as exc:  # noqa: BLE001
+        caught = exc
+    expected = [[frame.lineno, frame.name] for frame in traceback.extract_tb(
+        caught.__traceback__) if frame.filename == harness.SOURCE_NAME][-8:]
+    assert expected and harness._error(caught)["lines"] == expected

@@ -33,8 +33,10 @@ def _text(value) -> str:
 
 def _error(exc: BaseException) -> dict:
     """Describe an exception: its type, message, and the student's source lines it went through."""
-    lines = [[frame.lineno, frame.name] for frame in traceback.extract_tb(exc.__traceback__)
-             if frame.filename == SOURCE_NAME][-8:]
+    # walk_tb, not extract_tb: that one also reads every frame's source file (numpy's too) into
+    # linecache, which a fresh child has empty: ~0.4 ms an exception, against ~0.08
+    lines = [[line, frame.f_code.co_name] for frame, line in traceback.walk_tb(exc.__traceback__)
+             if frame.f_code.co_filename == SOURCE_NAME][-8:]
     return {"type": type(exc).__name__[:80], "message": _text(exc), "lines": lines}
 
 
