@@ -330,8 +330,8 @@ def test_the_worker_is_never_sent_hidden_inputs(monkeypatch):
 @pytest.mark.parametrize("body", [
     "return np.concatenate([x, np.ones((3, 3))], axis=1)",        # raised inside numpy
     "return helper(x)\ndef helper(y):\n    return y @ np.ones((5, 5))",  # through a helper
-    "return down(12)\ndef down(n):\n    if n == 0:\n        raise ValueError(n)\n"
-    "    return down(n - 1)",                                        # more than eight frames
+    ("return down(12)\ndef down(n):\n    if n == 0:\n        raise ValueError(n)\n"
+     "    return down(n - 1)"),                                      # more than eight frames
     "return (\n        x\n        + undefined_name\n    )",       # a multi-line expression
 ])
 def test_error_lines_are_the_students_frames_as_the_traceback_module_lists_them(body):
