@@ -145,3 +145,13 @@ def test_checking_each_cell_by_its_type_agrees_with_the_whole_schema(prefix):
     verdicts = [(passes(whole, v), passes(split, json.loads(json.dumps(v)))) for v in _variants()]
     assert len(verdicts) > 100 and {w for w, _ in verdicts} == {True, False}  # both kinds seen
     assert all(w == s for w, s in verdicts), [i for i, (w, s) in enumerate(verdicts) if w != s]
+
+
+def test_a_schema_whose_cells_are_described_otherwise_is_kept_whole():
+    schema = json.loads(notebook_schema._schema_file().read_text(encoding="utf-8"))
+    assert len(notebook_schema._split(schema)) == 1 + len(notebook_schema.CELL_TYPES)
+    schema["definitions"]["cell"]["oneOf"].append({"$ref": "#/definitions/markdown_cell"})
+    assert notebook_schema._split(schema) == [schema]
+    schema = json.loads(notebook_schema._schema_file().read_text(encoding="utf-8"))
+    schema["definitions"]["raw_cell"]["properties"]["cell_type"]["enum"] = ["raw", "code"]
+    assert notebook_schema._split(schema) == [schema]

@@ -202,7 +202,7 @@ def _changed(sent: np.ndarray, arg: np.ndarray) -> bool:
         return True
 
 
-def job(source: str, statements, total: int, max_frame_mb: int) -> bytes:
+def job_payload(source: str, statements, total: int, max_frame_mb: int) -> bytes:
     """A child's job, as the trusted side sends it: its statements compiled (code objects), or
     the source when there are none, how many cases there are, the largest output. Marshal
     data: one C call to read in the child (about half the CPU of the wire format's decoding
@@ -220,9 +220,9 @@ def hidden_cases(plans: list) -> bytes:
 
 
 def serve(payload, public: list, start: int, result_fd: int, hidden_fd: int) -> None:
-    """Read the job (`payload`, made by `job`), define the source, then run the cases from
-    `start` on, one frame per case: the `public` ones, then the hidden ones, asked for only
-    once the public results are sent."""
+    """Read the job (`payload`, made by `job_payload`), define the source, then run the cases
+    from `start` on, one frame per case: the `public` ones, then the hidden ones, asked for
+    only once the public results are sent."""
     job = marshal.loads(payload)
     namespace, errors = define(job["source"], job["statements"])
     wire.write_frame(result_fd, wire.encode({"kind": "setup", "errors": errors}))

@@ -258,8 +258,9 @@ class Worker:
             public = sum(1 for c in ordered if c.visibility == "public")
             key = ",".join(str(id(c)) for c in ordered)  # cases live as long as their assignment
             # code objects as marshal data: trusted to untrusted only
-            child_job = harness.job(source, None if statements is None else tuple(statements),
-                                    len(ordered), self.limits["max_frame_mb"])
+            child_job = harness.job_payload(
+                source, None if statements is None else tuple(statements), len(ordered),
+                self.limits["max_frame_mb"])
             job = _Job(ordered, public, key, child_job,
                        [float(c.timeout) for c in ordered])
             if key != self.plans_sent:

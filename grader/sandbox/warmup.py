@@ -72,7 +72,7 @@ def warm(plans: list) -> None:
     try:
         for stand_in in ("_stand_in", "_stand_in", "_failing"):
             source = STAND_INS + "".join(f"{name} = {stand_in}\n" for name in names)
-            payload = harness.job(source, _statements(source), len(plans), 1)
+            payload = harness.job_payload(source, _statements(source), len(plans), 1)
             harness.serve(payload, plans, 0, devnull, devnull)
     finally:
         os.close(devnull)
