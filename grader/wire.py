@@ -58,8 +58,8 @@ def _to_json(obj, arrays, depth=0):
     raise WireError(f"cannot send a value of type {type(obj).__name__}")
 
 
-#: JSON values with nothing inside, of exactly these types: sent as they are, without a call
-#: each (a case's reply holds hundreds of them)
+#: JSON values with nothing inside, of exactly these types: sent and taken as they are, without
+#: a call each (a case's reply holds hundreds of them)
 _PLAIN = frozenset((str, int, float, bool, type(None)))
 
 
@@ -77,16 +77,11 @@ def encode(obj) -> bytes:
     return b"".join([struct.pack("<I", len(header)), header] + [a.tobytes() for a in arrays])
 
 
-#: JSON values with nothing inside: taken as they are, without a call each (a case's reply holds
-#: hundreds of them)
-_LEAVES = _PLAIN
-
-
 def _from_json(node, arrays, depth=0):
     if depth > MAX_DEPTH:
         raise WireError("structure nested too deeply")
     if isinstance(node, list):
-        return [x if type(x) in _LEAVES else _from_json(x, arrays, depth + 1) for x in node]
+        return [x if type(x) in _PLAIN else _from_json(x, arrays, depth + 1) for x in node]
     if isinstance(node, dict):
         if "$a" in node:
             index = node["$a"]
@@ -96,9 +91,9 @@ def _from_json(node, arrays, depth=0):
         if "$t" in node:
             if len(node) != 1 or not isinstance(node["$t"], list):
                 raise WireError("bad tuple")
-            return tuple(x if type(x) in _LEAVES else _from_json(x, arrays, depth + 1)
+            return tuple(x if type(x) in _PLAIN else _from_json(x, arrays, depth + 1)
                          for x in node["$t"])
-        return {k: v if type(v) in _LEAVES else _from_json(v, arrays, depth + 1)
+        return {k: v if type(v) in _PLAIN else _from_json(v, arrays, depth + 1)
                 for k, v in node.items()}
     return node
 
