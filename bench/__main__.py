@@ -6,8 +6,9 @@ bundled samples), grade them with all cores as `grader grade` does, --repeat tim
 machine's speed varies by ±15% from one minute to the next), print the median submissions/s
 with the range, the overhead per submission beyond the tests' own compute, that compute, and the
 peak memory of the grader's processes; then execute a sample of the same notebooks with nbclient
-and print the ratio. Then: one submission alone through the CLI (the CI case), and the grader's
-peak memory at 100 and 1,000 submissions.
+and print the ratio. Then: the floor a fork per submission sets (a numpy-warm process forks a
+child that exits at once, and reaps it), one submission alone through the CLI (the CI case),
+and the grader's peak memory at 100 and 1,000 submissions.
 
 Usage: python -m bench [--n 200] [--repeat 5] [--kernel-sample 8] [--assignments a,b]
                        [--skip-kernel] [--skip-memory]
@@ -80,6 +81,31 @@ def _kernel_seconds(notebooks, name):
     return statistics.median(times)
 
 
+FORK_FLOOR = (
+    "import os, sys, time\n"
+    "import grader.sandbox.worker  # what a warm worker imports, numpy included\n"
+    "n = int(sys.argv[1])\n"
+    "began = time.perf_counter()\n"
+    "for _ in range(n):\n"
+    "    pid = os.fork()\n"
+    "    if pid == 0:\n"
+    "        os._exit(0)\n"
+    "    os.waitpid(pid, 0)\n"
+    "print((time.perf_counter() - began) / n)\n")
+
+
+def _fork_floor(forks=400, repeats=5) -> float:
+    """Median seconds for a process warm as a sandbox worker to fork a child that exits at
+    once, and reap it, one after the other on one core: what one fork per submission costs
+    before the child does anything, with nothing else running."""
+    times = []
+    for _ in range(repeats):
+        done = subprocess.run([sys.executable, "-c", FORK_FLOOR, str(forks)], cwd=COURSE,
+                              capture_output=True, text=True, check=True)
+        times.append(float(done.stdout))
+    return statistics.median(times)
+
+
 def _one_alone(name, notebook, repeats=5):
     """Median wall time of `grader grade` on one notebook, start-up included."""
     times = []
@@ -108,6 +134,7 @@ def main(argv=None):
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
           f"{os.uname().machine}; n = {args.n} per assignment, jobs = {args.jobs}, "
           f"median of {args.repeat} runs")
+    budgets = {}  # 10% of each assignment's compute, in ms: the lstm goal's overhead
     with tempfile.TemporaryDirectory(prefix="grader-bench-") as tmp:
         tmp = Path(tmp)
         for name in args.assignments.split(","):
@@ -128,6 +155,11 @@ def main(argv=None):
                 kernel = _kernel_seconds(sample, name)
                 line += f"  kernel {kernel * 1000:.0f} ms/notebook  ratio {rate * kernel:.0f}x"
             print(line, flush=True)
+            budgets[name] = compute_ms / 10
+        floor = _fork_floor() * 1000
+        print(f"floor: a numpy-warm process forks a child that exits at once and reaps it in "
+              f"{floor:.2f} ms (serially, median of 5x400); 10% of the tests' compute: "
+              + ", ".join(f"{name} {ms:.2f} ms" for name, ms in budgets.items()), flush=True)
         first = sorted((COURSE / "assignments" / "rnn_linear" / "samples").glob("correct*.ipynb"))[0]
         print(f"one submission alone (grader grade one.ipynb): "
               f"{_one_alone('rnn_linear', first):.3f} s wall, median of 5", flush=True)
