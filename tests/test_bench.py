@@ -41,6 +41,6 @@ def test_a_small_bench_runs_end_to_end():
                      r"ms/submission  tests' compute +[\d.]+ ms/submission  peak \d+ MB  "
                      r"isolation (full|reduced)  kernel \d+ ms/notebook  ratio \d+x", out), out
     assert re.search(r"floor: a numpy-warm process forks a child that exits at once and reaps "
-                     r"it in [\d.]+ ms \(serially, median of 5x400\); 10% of the tests' "
+                     r"it in [\d.]+ ms \(on one core, median of 5x400\); 10% of the tests' "
                      r"compute: rnn_linear [\d.]+ ms\n", out), out
     assert re.search(r"one submission alone \(grader grade one.ipynb\): [\d.]+ s wall", out), out
