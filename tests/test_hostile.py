@@ -606,14 +606,15 @@ def _attack(name):
     from grader.sandbox import harness
     harness._leaf = lambda value: {"value": np.zeros(3)}
     harness.MAX_TEXT = 10**6
-    old_encode = wire.encode
+    old_encode, old_encode_tree = wire.encode, wire.encode_tree
 
-    def encode(obj):
+    def forged(obj):
         if isinstance(obj, dict):
             obj = dict(obj, kind="done", index=-1, verdict="passed", score=13)
-        return old_encode(obj)
+        return obj
 
-    wire.encode = encode
+    wire.encode = lambda obj: old_encode(forged(obj))
+    wire.encode_tree = lambda obj, arrays: old_encode_tree(forged(obj), arrays)
     raise RuntimeError("attempted: harness patched")
 ''', public=("unreadable output",)))
 

@@ -133,7 +133,7 @@ def test_a_later_call_changing_an_earlier_calls_input_counts():
               "check_inputs": True},
              {"function": "clobber", "args": [("r", 0, [])], "kwargs": {}, "returns": [[]],
               "check_inputs": False}]
-    replies = harness.run_case(namespace, calls)
+    replies, _ = harness.run_case(namespace, calls)
     assert replies[0]["inputs_changed"] == [True]
 
 
@@ -153,7 +153,7 @@ def test_what_counts_as_a_changed_input(change, changed):
     assert errors == []
     call = {"function": "f", "args": [("v", X.copy())], "kwargs": {}, "returns": [[]],
             "check_inputs": True}
-    assert harness.run_case(namespace, [call])[0]["inputs_changed"] == [changed]
+    assert harness.run_case(namespace, [call])[0][0]["inputs_changed"] == [changed]
 
 
 @pytest.mark.parametrize("function, words", [("sneaky", None), ("array_like", "ArrayLike"),
@@ -352,3 +352,35 @@ def test_error_lines_are_the_students_frames_as_the_traceback_module_lists_them(
     expected = [[frame.lineno, frame.name] for frame in traceback.extract_tb(
         caught.__traceback__) if frame.filename == harness.SOURCE_NAME][-8:]
     assert expected and harness._error(caught)["lines"] == expected
+
+
+FORGE_PARTS = '''
+import os, struct
+import numpy as np
+from grader import wire
+
+def forge_parts(x):
+    """Send a well-formed report for case 0 whose one returned part is PART, and leave."""
+    body = {"kind": "case", "index": 0, "calls": [{"ok": True, "parts": [PART], "fp": 0}],
+            "seconds": 0.0}
+    payload = wire.encode_tree(body, [np.full(3, 7.0)])
+    os.write(3, struct.pack("<Q", len(payload)) + payload)
+    os._exit(0)
+'''
+
+
+@pytest.mark.parametrize("part", ["1", "-1", "True", "0.0", "None", "[0]",
+                                  '{"value": {"$a": 0}}'])
+def test_a_returned_part_must_name_one_of_the_frames_arrays_or_say_why_not(worker, part):
+    """A child's case report names each returned array by its position in the frame: any
+    other position, a bool, a number of another kind or a structure fails that case."""
+    outcome = worker.run(FORGE_PARTS.replace("PART", part), [one("forge_parts")]).cases[0]
+    assert outcome.failure == "protocol" and "malformed returned part" in outcome.detail
+
+
+@pytest.mark.parametrize("part, expected", [("0", [7.0, 7.0, 7.0]), ('"a str, not ..."', None)])
+def test_a_returned_part_names_an_array_or_why_it_is_not_one(worker, part, expected):
+    outcome = worker.run(FORGE_PARTS.replace("PART", part), [one("forge_parts")]).cases[0]
+    assert outcome.failure is None and outcome.calls[0].ok
+    got = outcome.calls[0].parts[0]
+    assert got == "a str, not ..." if expected is None else got.tolist() == expected

@@ -33,7 +33,7 @@ def test_stand_ins_return_for_every_call_and_fail_when_asked():
         source = warmup.STAND_INS + "".join(f"{n} = {stand_in}\n" for n in names)
         namespace, errors = harness.define(source)
         assert errors == []
-        replies = harness.run_case(namespace, calls)
+        replies, _ = harness.run_case(namespace, calls)
         assert [reply["ok"] for reply in replies] == [ok] * len(calls)
         if not ok:
             assert {reply["error"]["type"] for reply in replies} == {"ValueError"}

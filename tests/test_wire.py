@@ -56,3 +56,31 @@ def test_decoded_arrays_are_writable_copies():
     back = wire.decode(wire.encode(np.arange(3.0)))
     back[0] = 7.0
     assert back.flags.writeable and back[0] == 7.0
+
+
+def test_a_json_body_with_its_arrays_by_position_round_trips():
+    arrays = [np.arange(6.0).reshape(2, 3), np.int8(3) * np.ones(0, np.int8)]
+    body = {"calls": [{"parts": [1, "not an array", 0]}], "x": [None, 2.5, True]}
+    back, back_arrays = wire.decode_tree(wire.encode_tree(body, arrays))
+    assert back == body
+    assert [a.dtype for a in back_arrays] == [np.float64, np.int8]
+    assert np.array_equal(back_arrays[0], arrays[0]) and back_arrays[1].shape == (0,)
+    # `decode` reads it as `encode` made it when the body names its arrays as `encode` does
+    assert wire.encode_tree({"a": {"$a": 0}}, arrays[:1]) == wire.encode({"a": arrays[0]})
+
+
+@pytest.mark.parametrize("body, arrays", [
+    ({"x": object()}, []), ({"x": b"bytes"}, []), ({("tuple", "key"): 1}, []),
+    ({"x": 1}, [np.array([object()], dtype=object)]), ({"x": 1}, [np.array([1j])]),
+])
+def test_encode_tree_refuses_what_json_or_the_array_table_cannot_hold(body, arrays):
+    with pytest.raises(wire.WireError):
+        wire.encode_tree(body, arrays)
+
+
+def test_decode_tree_checks_everything_decode_does_but_the_references():
+    blob = _frame({"body": {"$a": 3}, "arrays": [["<f8", [1]]]}, b"\0" * 8)
+    body, arrays = wire.decode_tree(blob)  # the reader's to check
+    assert body == {"$a": 3} and len(arrays) == 1
+    with pytest.raises(wire.WireError, match="trailing"):
+        wire.decode_tree(_frame({"body": None, "arrays": [["<f8", [1]]]}, b"\0" * 9))

@@ -76,8 +76,8 @@ def _follow(value, path):
     return value
 
 
-def _leaf(value, max_bytes: int | None = None) -> dict:
-    """A returned value as a numeric array, or a description of why it is not one.
+def _leaf(value, max_bytes: int | None = None):
+    """A returned value as a numeric array, or a description (str) of why it is not one.
 
     Only the base types' own methods read the value: a subclass overriding view, __array__,
     __float__, __int__ or __eq__ plays no part (it could otherwise send something other than
@@ -91,14 +91,13 @@ def _leaf(value, max_bytes: int | None = None) -> dict:
     elif isinstance(value, float):
         value = np.asarray(float.__float__(value))
     if not isinstance(value, np.ndarray):
-        return {"error": f"a {type(value).__name__}, not a number or numpy array"}
+        return f"a {type(value).__name__}, not a number or numpy array"
     array = np.ndarray.view(value, np.ndarray)
     if array.dtype.str not in wire.DTYPES:
-        return {"error": f"an array of dtype {array.dtype}, not a real number type"}
+        return f"an array of dtype {array.dtype}, not a real number type"
     if max_bytes is not None and 8 * array.size > max_bytes:  # judged as float64
-        return {"error": f"an array of {array.size} numbers (at most {max_bytes // 8} may "
-                         "come back)"}
-    return {"value": np.array(array, copy=True, order="C")}
+        return f"an array of {array.size} numbers (at most {max_bytes // 8} may come back)"
+    return np.array(array, copy=True, order="C")
 
 
 def _shape_of(value, depth=0) -> str:
@@ -137,10 +136,12 @@ def _argument(spec, results, calls):
                       f"({_text(exc)})") from None
 
 
-def run_case(namespace: dict, calls: list, max_bytes: int | None = None) -> list:
-    """Make a case's calls in order; each one's result stays here for later Refs. A returned
-    array over max_bytes is not sent (its size is)."""
-    results, replies, checks = [], [], []
+def run_case(namespace: dict, calls: list, max_bytes: int | None = None) -> tuple:
+    """Make a case's calls in order; each one's result stays here for later Refs. Return the
+    replies, plain JSON data, and the arrays they return: a reply's returned parts are
+    positions in that list, or the text of why a part is not an array (a returned array over
+    max_bytes is not sent: its size is)."""
+    results, replies, checks, arrays = [], [], [], []
     fp_events = [0]
 
     def count_fp(kind, flag):
@@ -176,9 +177,13 @@ def run_case(namespace: dict, calls: list, max_bytes: int | None = None) -> list
         parts = []
         for path in call["returns"]:
             try:
-                parts.append(_leaf(_follow(result, path), max_bytes))
+                part = _leaf(_follow(result, path), max_bytes)
             except BaseException:
-                parts.append({"error": _shape_of(result)})
+                part = _shape_of(result)
+            if isinstance(part, np.ndarray):
+                arrays.append(part)
+                part = len(arrays) - 1
+            parts.append(part)
         reply = {"ok": True, "parts": parts, "fp": fp_events[0]}
         if call["check_inputs"]:
             checks.append((reply, call["args"], args))
@@ -186,7 +191,7 @@ def run_case(namespace: dict, calls: list, max_bytes: int | None = None) -> list
     for reply, specs, args in checks:  # after the whole case: a later call may change them too
         reply["inputs_changed"] = [_changed(spec[1], arg) if spec[0] == "v" and isinstance(
             spec[1], np.ndarray) else None for spec, arg in zip(specs, args)]
-    return replies
+    return replies, arrays
 
 
 def _changed(sent: np.ndarray, arg: np.ndarray) -> bool:
@@ -233,11 +238,11 @@ def serve(payload, public: list, start: int, result_fd: int, hidden_fd: int) -> 
             wire.write_frame(result_fd, HIDDEN_REQUEST)
             cases = public + pickle.loads(wire.read_frame(hidden_fd) or b"")
         began = time.perf_counter()
-        replies = run_case(namespace, cases[index], max_bytes)
+        replies, arrays = run_case(namespace, cases[index], max_bytes)
         frame = {"kind": "case", "index": index, "calls": replies,
                  "seconds": time.perf_counter() - began}
-        try:
-            frame = wire.encode(frame)
+        try:  # JSON as it is, arrays by position: no walk through it (runner._case_outcome)
+            frame = wire.encode_tree(frame, arrays)
         except wire.WireError as exc:
             frame = wire.encode({"kind": "case", "index": index,
                                  "failure": "bad output", "detail": _text(exc)})

@@ -95,7 +95,7 @@ def _error(value) -> dict:
             "message": _text(value.get("message")), "lines": lines}
 
 
-def _call_outcome(reply, call: Call) -> CallOutcome:
+def _call_outcome(reply, call: Call, arrays: list) -> CallOutcome:
     if not isinstance(reply, dict):
         raise SandboxError("reply is not a record")
     if reply.get("ok") is not True:
@@ -109,11 +109,11 @@ def _call_outcome(reply, call: Call) -> CallOutcome:
     if not isinstance(parts, list) or len(parts) != len(call.returns):
         raise SandboxError("wrong number of returned parts")
     decoded = []
-    for part in parts:
-        if isinstance(part, dict) and isinstance(part.get("value"), np.ndarray):
-            decoded.append(part["value"])
-        elif isinstance(part, dict) and isinstance(part.get("error"), str):
-            decoded.append(_text(part["error"]))
+    for part in parts:  # an array's position in the frame, or why the part is not an array
+        if type(part) is int and 0 <= part < len(arrays):
+            decoded.append(arrays[part])
+        elif isinstance(part, str):
+            decoded.append(_text(part))
         else:
             raise SandboxError("malformed returned part")
     changed = None
@@ -127,7 +127,9 @@ def _call_outcome(reply, call: Call) -> CallOutcome:
                        fp_warnings=fp if isinstance(fp, int) and fp >= 0 else 0)
 
 
-def _case_outcome(frame, calls: list) -> CaseOutcome:
+def _case_outcome(frame, calls: list, arrays: list) -> CaseOutcome:
+    """A child's case report (JSON as it came, with the frame's arrays, which its calls'
+    returned parts name by position)."""
     if "failure" in frame:
         return CaseOutcome(failure=_text(frame.get("failure"), 40) or "failure",
                            detail=_text(frame.get("detail")))
@@ -135,7 +137,7 @@ def _case_outcome(frame, calls: list) -> CaseOutcome:
     if not isinstance(replies, list) or len(replies) != len(calls):
         raise SandboxError("wrong number of call replies")
     seconds = frame.get("seconds")
-    return CaseOutcome(calls=[_call_outcome(r, c) for r, c in zip(replies, calls)],
+    return CaseOutcome(calls=[_call_outcome(r, c, arrays) for r, c in zip(replies, calls)],
                        seconds=float(seconds) if isinstance(seconds, (int, float)) else 0.0)
 
 
@@ -416,11 +418,11 @@ class Worker:
     def _child_case(body: bytes, index: int, case, limit: int) -> CaseOutcome:
         """Decode a child's report on one case; anything malformed fails that case only."""
         try:
-            data = wire.decode(body, limit)
+            data, arrays = wire.decode_tree(body, limit)
             if not isinstance(data, dict) or data.get("kind") != "case" \
                     or data.get("index") != index:
                 raise SandboxError("report for the wrong case")
-            return _case_outcome(data, case.calls)
+            return _case_outcome(data, case.calls, arrays)
         except (wire.WireError, SandboxError) as exc:
             return CaseOutcome(failure="protocol", detail=f"unreadable output ({exc})")
 
