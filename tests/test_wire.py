@@ -78,6 +78,13 @@ def test_encode_tree_refuses_what_json_or_the_array_table_cannot_hold(body, arra
         wire.encode_tree(body, arrays)
 
 
+def test_encode_tree_refuses_a_circular_body():
+    loop = []
+    loop.append(loop)
+    with pytest.raises(wire.WireError):
+        wire.encode_tree({"calls": loop}, [])
+
+
 def test_decode_tree_checks_everything_decode_does_but_the_references():
     blob = _frame({"body": {"$a": 3}, "arrays": [["<f8", [1]]]}, b"\0" * 8)
     body, arrays = wire.decode_tree(blob)  # the reader's to check
