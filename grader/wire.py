@@ -86,8 +86,7 @@ def encode(obj) -> bytes:
 def encode_tree(body, arrays: list) -> bytes:
     """Encode a body that is JSON already (dicts with string keys, lists, str, int, float,
     bool, None) with its arrays, which the body names by position as it likes: what `encode`
-    does after its walk, for a sender that builds its message that way (a child's case reply,
-    whose walk was a third of its encoding)."""
+    does after its walk, for a sender that builds its message that way."""
     table = []
     for a in arrays:
         if a.dtype.str not in DTYPES:
