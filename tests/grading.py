@@ -8,7 +8,7 @@ from pathlib import Path
 from grader.assignment import load
 from grader.grade import grade_submission
 from grader.sandbox import Worker
-from grader.submission import extract_source
+from grader.submission import extract_source, load_submission
 
 COURSE = Path(__file__).resolve().parent.parent
 
@@ -32,6 +32,12 @@ def grade_source(name, *cells, worker_=None):
     """Grade student code cells (strings) against assignment `name`; returns the Graded."""
     cells = [textwrap.dedent(c) for c in cells]
     submission = extract_source(list(cells), "test")
+    return grade_submission(assignment(name), submission, worker_ or worker())
+
+
+def grade_notebook(name, path, worker_=None):
+    """Grade a notebook file against assignment `name`, as `grader grade` does; the Graded."""
+    submission = load_submission(Path(path))
     return grade_submission(assignment(name), submission, worker_ or worker())
 
 
