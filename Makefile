@@ -7,13 +7,17 @@ ASSIGNMENT ?=
 SUBMISSIONS ?=
 OUT ?= out
 ASSIGNMENTS := gates rnn_linear rnn_bptt lstm
+# Every dependency, pinned with hashes: `make` installs exactly these (see README, "Dependencies").
+LOCK := requirements.lock
+UV_VERSION := 0.13.10
+UV := $(VENV)/uv/bin/uv
 
-.PHONY: help setup test grade assignments bench mutants clean
+.PHONY: help setup test grade assignments bench mutants lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	@command -v bwrap >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "Installing bubblewrap for full isolation (apt-get)"; \
@@ -24,8 +28,9 @@ $(STAMP): pyproject.toml
 	         "Install the 'bubblewrap' package for full isolation."; \
 	  fi; }
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet --require-hashes --no-deps -r $(LOCK)
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(PY) -m pip check
 	touch $(STAMP)
 
 setup: $(STAMP) ## Create .venv and install the project with its test extra
@@ -53,12 +58,18 @@ assignments: $(STAMP) ## Regenerate student notebooks, samples and public case d
 	$(PY) -m grader build $(ASSIGNMENTS)
 
 bench: $(STAMP) ## Throughput with full isolation vs executing notebooks in a Jupyter kernel
-	$(PY) -m pip install --quiet -e '.[test,bench]'
 	$(BYTECODE)
 	$(PY) -m bench
 
 mutants: $(STAMP) ## Detection power: grade each catalogue of realistic mistakes and correct variants
 	$(PY) -m grader mutants
+
+# uv resolves; it lives in a venv of its own inside .venv, never among the project's packages.
+# The pins already in requirements.lock are kept; UPGRADE=1 moves every one to the newest release.
+lock: ## Pin the dependencies pyproject.toml declares into requirements.lock (UPGRADE=1: newest)
+	@test -x $(UV) || { $(PYTHON) -m venv $(VENV)/uv && $(VENV)/uv/bin/pip install --quiet uv==$(UV_VERSION); }
+	$(UV) pip compile pyproject.toml --extra test --extra bench --universal --python-version 3.11 \
+	  --generate-hashes --custom-compile-command "make lock" --quiet $(if $(UPGRADE),--upgrade) -o $(LOCK)
 
 clean: ## Remove the virtual environment and outputs
 	rm -rf $(VENV) $(OUT) build dist *.egg-info

@@ -110,9 +110,12 @@ def rnn_forward_case(rng, T=6, D=4, H=3, K=5, dtype="float64", large=False):
 # ---- rnn_loss -------------------------------------------------------------------------------
 
 def rnn_loss_case(rng, T=6, K=5, dtype="float64"):
-    """rnn_loss(y_hat, y) on distributions from the reference's forward (random small RNN)."""
-    x, y, U, W, V = _data(rng, T, 3, 4, K, scale=1.0)
-    y_hat = ref.rnn_forward(x, U, W, V)[1]
+    """rnn_loss(y_hat, y) on random distributions over the K classes: positive weights
+    divided by their sum per step, exact arithmetic, so the inputs are the same bits on every
+    CPU (a softmax's exp is not: numpy's SIMD kernels differ in the last bits)."""
+    y = rng.integers(0, K, T)
+    weights = rng.uniform(0.05, 1.0, (T, K))
+    y_hat = weights / np.sum(weights, axis=1, keepdims=True)
     if dtype == "float32":
         y_hat = y_hat.astype(np.float32)
     loss = ref.rnn_loss(y_hat, y)
