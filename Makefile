@@ -27,6 +27,15 @@ $(STAMP): pyproject.toml $(LOCK)
 	    echo "warning: bubblewrap (bwrap) is missing: grading runs with reduced isolation." \
 	         "Install the 'bubblewrap' package for full isolation."; \
 	  fi; }
+	@{ ldconfig -p || /sbin/ldconfig -p; } 2>/dev/null | grep -q 'libseccomp\.so\.2' || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing libseccomp2 for contained isolation (apt-get)"; \
+	    { apt-get update -qq >/dev/null && apt-get install -y -qq libseccomp2 >/dev/null; } \
+	      || echo "warning: could not install libseccomp2: no contained isolation"; \
+	  else \
+	    echo "warning: libseccomp (libseccomp.so.2) is missing: where bubblewrap cannot start," \
+	         "grading runs with reduced isolation. Install the 'libseccomp2' package."; \
+	  fi; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --require-hashes --no-deps -r $(LOCK)
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
