@@ -5,6 +5,7 @@ function, which case builder and seed, points, visibility, tolerances), and
 Loading runs the instructor's trusted builders in the parent; nothing here runs student code.
 """
 import importlib.util
+import os
 import sys
 import tomllib
 from dataclasses import dataclass, field
@@ -48,6 +49,19 @@ def find_course(start: Path | None = None) -> Path:
         if (folder / "assignments").is_dir() and (folder / "reference").is_dir():
             return folder
     raise AssignmentError(f"no course folder (with assignments/ and reference/) at or above {here}")
+
+
+#: names the folder that holds each assignment's default output folder (the test suite points
+#: it at its own folder)
+OUT_ENVIRONMENT = "GRADER_OUT"
+
+
+def default_out(assignment: str, course: Path | None) -> Path:
+    """Where `grade` and `regrade` write without --out: out/<assignment> in the course folder
+    (as `make grade` does), in the current folder without a course, or under $GRADER_OUT."""
+    chosen = os.environ.get(OUT_ENVIRONMENT)
+    root = Path(chosen) if chosen else (course or Path.cwd()) / "out"
+    return root / assignment
 
 
 def available(course: Path) -> list:

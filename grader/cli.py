@@ -15,7 +15,8 @@ import click  # noqa: E402
 
 from grader import export as export_cli  # noqa: E402
 from grader import parallel, results  # noqa: E402
-from grader.assignment import AssignmentError, find_course, load, load_public  # noqa: E402
+from grader.assignment import (AssignmentError, default_out, find_course, load,  # noqa: E402
+                               load_public)
 from grader.grade import (Graded, grade_submission, judged, output_bytes,  # noqa: E402
                           run_submission, ungradable)
 from grader.gradebook import commands as gradebook_cli  # noqa: E402
@@ -176,15 +177,7 @@ def main():
 @main.command()
 @click.argument("assignment")
 @click.argument("submissions", type=click.Path(path_type=Path))
-@click.option("--out", type=click.Path(path_type=Path), default=Path("out"), show_default=True,
-              help="Folder for <id>/results.json and grades.csv.")
-@click.option("--jobs", type=click.IntRange(1, 64), default=None,
-              help="Submissions graded at once (default: every core this process may use).")
-@click.option("--course", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Folder holding assignments/ and reference/ (default: found from here).")
-@click.option("--isolation", type=click.Choice(["auto", "full", "reduced"]), default="auto",
-              show_default=True, help="full: bubblewrap sandbox or fail; reduced: process limits "
-              "only; auto: full where bubblewrap works.")
+@gradebook_cli.output_options
 @click.option("--student", "students", multiple=True,
               help="Grade only this submission id (repeatable).")
 @click.option("--no-html", is_flag=True,
@@ -215,6 +208,7 @@ def grade(assignment, submissions, out, jobs, course, isolation, students, no_ht
         _fail(str(exc))
     if not entries:
         _fail(f"no notebooks found in {submissions}")
+    out = out or default_out(spec.name, course)
     record = None if no_gradebook else gradebook_cli.open_recorder(
         gradebook_path or gradebook_cli.default_path(course), spec, entries, submissions)
     grade_batch(spec, entries, out, jobs, isolation, began, record=record, junit=junit,

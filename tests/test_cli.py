@@ -39,10 +39,12 @@ def batch(tmp_path):
 
 
 def test_grade_writes_results_and_grades(batch, tmp_path):
-    out = tmp_path / "out"
+    out, book = tmp_path / "out", tmp_path / "gradebook.sqlite"
     result = CliRunner().invoke(main, ["grade", "rnn_linear", str(batch), "--out", str(out),
-                                       "--course", str(COURSE), "--jobs", "2"])
+                                       "--course", str(COURSE), "--jobs", "2",
+                                       "--gradebook", str(book)])
     assert result.exit_code == 0, result.output
+    assert f"gradebook: recorded 3 runs in {book}" in result.output
     rows = {r["submission"]: r for r in csv.DictReader((out / "grades.csv").open())}
     assert set(rows) == {"alice", "bob", "carol"}
     assert rows["alice"]["score"] == rows["alice"]["max_score"] == "13"
@@ -91,3 +93,32 @@ def test_check_reports_public_cases_with_diagnosis(tmp_path):
     right = student_notebook(folder / "fixed.ipynb", output_gradient=reference_source(ref, "output_gradient"),
                              backward_gradient=reference_source(ref, "backward_gradient"))
     assert CliRunner().invoke(main, ["check", str(right)]).exit_code == 0
+
+
+def test_defaults_follow_the_environment_never_the_checkout(batch, tmp_path, monkeypatch):
+    """Without --gradebook and --out, grade records into $GRADER_GRADEBOOK and writes under
+    $GRADER_OUT/ASSIGNMENT: the test suite (tests/conftest.py) points both at a temporary
+    folder, so the course's gradebook and out/ stay as they are."""
+    course_book, course_out = COURSE / "gradebook.sqlite", COURSE / "out" / "rnn_linear"
+    before = [(p, p.exists() and p.stat().st_mtime_ns) for p in (course_book, course_out)]
+    monkeypatch.setenv("GRADER_GRADEBOOK", str(tmp_path / "book.sqlite"))
+    monkeypatch.setenv("GRADER_OUT", str(tmp_path / "results"))
+    result = CliRunner().invoke(main, ["grade", "rnn_linear", str(batch / "alice.ipynb"),
+                                       "--course", str(COURSE), "--no-html"])
+    assert result.exit_code == 0, result.output
+    assert f"recorded 1 run in {tmp_path / 'book.sqlite'}" in result.output
+    assert (tmp_path / "results" / "rnn_linear" / "alice" / "results.json").is_file()
+    assert [(p, p.exists() and p.stat().st_mtime_ns) for p in (course_book, course_out)] == before
+
+
+def test_early_workers_read_the_short_out_option():
+    """`grade -o DIR A ONE.ipynb` starts one early worker: -o's value is not a positional."""
+    from grader.sandbox import launch
+
+    one = COURSE / "assignments" / "rnn_linear" / "samples" / "correct_loop.ipynb"
+    launch.start_early(["grade", "-o", "somewhere", "--isolation", "reduced", "rnn_linear",
+                        str(one)])
+    try:
+        assert len(launch._early) == 1
+    finally:
+        launch.stop_early()

@@ -435,7 +435,8 @@ def test_regrade_one_student_or_the_whole_assignment(subs, tmp_path):
     assert _rows(canvas.read_text())[0][-1] == f"{assignment('rnn_linear').title} (99)"
 
 
-def test_default_gradebook_lives_in_the_course_folder(subs, tmp_path):
+def test_default_gradebook_lives_in_the_course_folder(subs, tmp_path, monkeypatch):
+    monkeypatch.delenv("GRADER_GRADEBOOK")  # the suite's own default (tests/conftest.py)
     course = tmp_path / "course"
     course.mkdir()
     for part in ("assignments", "reference"):

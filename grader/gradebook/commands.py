@@ -8,7 +8,7 @@ import click
 
 from grader.gradebook.exports import FORMATS, RosterError, export_csv, read_roster
 from grader.gradebook.schema import GradebookError
-from grader.gradebook.store import FILENAME, Gradebook, default_path
+from grader.gradebook.store import ENVIRONMENT, FILENAME, Gradebook, default_path
 from grader.submission import SubmissionError
 
 
@@ -103,6 +103,32 @@ def merge_grades(out: Path, previous: list) -> None:
 
 # -- options shared by grade and regrade -----------------------------------------------------
 
+#: the --course option of every command that reads a course
+COURSE_HELP = "Folder holding assignments/ and reference/ (default: found from here)."
+
+
+def output_options(command):
+    """-o/--out, --jobs, --course, --isolation: where results go and how they are made."""
+    for option in reversed((
+            click.option("-o", "--out", type=click.Path(path_type=Path, file_okay=False),
+                         default=None, help="Folder for <id>/results.json, grades.csv and the "
+                         "feedback pages (default: out/ASSIGNMENT in the course folder, or "
+                         "under $GRADER_OUT)."),
+            click.option("--jobs", type=click.IntRange(1, 64), default=None,
+                         help="Submissions graded at once (default: every core this process "
+                         "may use)."),
+            click.option("--course", type=click.Path(path_type=Path, file_okay=False),
+                         default=None, help=COURSE_HELP),
+            click.option("--isolation", type=click.Choice(["auto", "full", "contained",
+                                                             "reduced"]),
+                         default="auto", show_default=True,
+                         help="full: bubblewrap sandbox or fail; contained: Landlock, seccomp "
+                         "and (as root) a uid of its own, or fail; reduced: process limits "
+                         "only; auto: the first that holds here (never reduced as root)."))):
+        command = option(command)
+    return command
+
+
 def recording_options(command):
     """--gradebook, --no-gradebook, --junit."""
     command = click.option("--junit", type=click.Path(path_type=Path, dir_okay=False),
@@ -113,7 +139,7 @@ def recording_options(command):
     command = click.option("--gradebook", "gradebook_path",
                            type=click.Path(path_type=Path, dir_okay=False), default=None,
                            help=f"SQLite gradebook recording every run (default: {FILENAME} in "
-                           "the course folder).")(command)
+                           f"the course folder, or ${ENVIRONMENT}).")(command)
     return command
 
 
@@ -136,10 +162,11 @@ def _open(gradebook_path, course) -> Gradebook:
 
 def _where(command):
     command = click.option("--course", type=click.Path(path_type=Path, file_okay=False),
-                           default=None, help="Course folder (default: found from here).")(command)
+                           default=None, help=COURSE_HELP)(command)
     return click.option("--gradebook", "gradebook_path", type=click.Path(path_type=Path,
                         dir_okay=False), default=None,
-                        help=f"Gradebook file (default: {FILENAME} in the course folder).")(command)
+                        help=f"Gradebook file (default: {FILENAME} in the course folder, or "
+                        f"${ENVIRONMENT}).")(command)
 
 
 # -- grader regrade ---------------------------------------------------------------------------
@@ -151,22 +178,12 @@ def _where(command):
 @click.option("--submissions", type=click.Path(path_type=Path), default=None,
               help="Grade the notebooks found here (default: the notebook each student's "
               "latest run graded, as recorded in the gradebook).")
-@click.option("--out", type=click.Path(path_type=Path), default=Path("out"), show_default=True,
-              help="Folder for <id>/results.json and grades.csv.")
-@click.option("--jobs", type=click.IntRange(1, 64), default=None,
-              help="Submissions graded at once (default: every core this process may use).")
-@click.option("--course", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Folder holding assignments/ and reference/ (default: found from here).")
-@click.option("--isolation", type=click.Choice(["auto", "full", "reduced"]), default="auto",
-              show_default=True)
-@click.option("--gradebook", "gradebook_path", type=click.Path(path_type=Path, dir_okay=False),
-              default=None, help=f"Gradebook file (default: {FILENAME} in the course folder).")
-@click.option("--junit", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Also write JUnit XML here.")
+@output_options
 @click.option("--no-html", is_flag=True,
               help="Skip the feedback pages (<id>/feedback.html, summary.html).")
-def regrade(assignment, students, submissions, out, jobs, course, isolation, gradebook_path,
-            junit, no_html):
+@recording_options
+def regrade(assignment, students, submissions, out, jobs, course, isolation, no_html,
+            gradebook_path, no_gradebook, junit):
     """Grade ASSIGNMENT again, for every student or the named ones, and record new runs.
 
     Without --submissions, each student's notebook is the one their latest recorded run graded
@@ -174,7 +191,7 @@ def regrade(assignment, students, submissions, out, jobs, course, isolation, gra
     (regrade after students resubmitted)."""
     import time
 
-    from grader.assignment import AssignmentError, find_course, load
+    from grader.assignment import AssignmentError, default_out, find_course, load
     from grader.cli import grade_batch
     from grader.submission import discover
 
@@ -195,9 +212,9 @@ def regrade(assignment, students, submissions, out, jobs, course, isolation, gra
         entries, sources = _recorded_entries(path, assignment, students)
     if not entries:
         _fail(f"no notebooks found in {submissions}")
-    record = open_recorder(path, spec, entries, sources)
-    grade_batch(spec, entries, out, jobs, isolation, began, record=record, junit=junit,
-                subset=bool(students), html=not no_html)
+    record = None if no_gradebook else open_recorder(path, spec, entries, sources)
+    grade_batch(spec, entries, out or default_out(assignment, course), jobs, isolation, began,
+                record=record, junit=junit, subset=bool(students), html=not no_html)
 
 
 def _recorded_entries(path, assignment, students):

@@ -4,6 +4,7 @@ Every run is kept: a student's latest and best scores are queries over their run
 overwritten values, so a regrade adds a run and the history stays.
 """
 import hashlib
+import os
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -13,11 +14,15 @@ from grader import __version__
 from grader.gradebook.schema import GradebookError, connect
 
 FILENAME = "gradebook.sqlite"
+#: names the gradebook used where none is given (the test suite points it at its own folder)
+ENVIRONMENT = "GRADER_GRADEBOOK"
 
 
 def default_path(course: Path) -> Path:
-    """The gradebook of a course: a file in the folder holding assignments/ and reference/."""
-    return Path(course) / FILENAME
+    """The gradebook of a course: a file in the folder holding assignments/ and reference/, or
+    the file $GRADER_GRADEBOOK names."""
+    chosen = os.environ.get(ENVIRONMENT)
+    return Path(chosen) if chosen else Path(course) / FILENAME
 
 
 def content_hash(path) -> str | None:

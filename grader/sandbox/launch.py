@@ -91,7 +91,7 @@ def start_early(argv: list) -> None:
         if arg.startswith("--") and "=" in arg:
             name, value = arg.split("=", 1)
             options[name] = value
-        elif arg.startswith("--") and arg not in _FLAGS:  # `grade`'s other options take a value
+        elif (arg.startswith("--") and arg not in _FLAGS) or arg == "-o":  # take a value
             options[arg] = rest.pop(0) if rest else ""
         elif not arg.startswith("-"):
             positional.append(arg)
