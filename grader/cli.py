@@ -19,13 +19,14 @@ from grader.assignment import (AssignmentError, default_out, find_course, load, 
                                load_public)
 from grader.grade import (Graded, grade_submission, judged, output_bytes,  # noqa: E402
                           run_submission, ungradable)
+from grader.discovery import survey  # noqa: E402
+from grader.gradebook import classfile  # noqa: E402
 from grader.gradebook import commands as gradebook_cli  # noqa: E402
 from grader.junit import write_junit  # noqa: E402
 from grader.notebook import validation_for  # noqa: E402
 from grader.sandbox import SandboxError, Worker, close_all, launch  # noqa: E402
-from grader.sandbox.layers import isolation_notice  # noqa: E402
 from grader.selfcheck import PUBLIC_CASES  # noqa: E402
-from grader.submission import (SubmissionError, discover, load_submission,  # noqa: E402
+from grader.submission import (SubmissionError, load_submission,  # noqa: E402
                                remember_handout)
 
 
@@ -49,17 +50,17 @@ def _progress(total: int):
 
 
 def start_workers(jobs: int, isolation: str, started: list | None = None) -> list:
-    """`jobs` warm workers (those `started` early, and more if needed); a line on stderr naming
-    the isolation when it is not full (a warning when it is reduced)."""
+    """`jobs` warm workers (those `started` early, and more if needed); a warning on stderr when
+    isolation is reduced."""
     try:
         started = list(started or [])[:jobs]
         started += prestart(jobs - len(started), isolation, first=len(started))
         workers = [worker.ready() for worker in started]  # all warmed up at once; wait for each
     except SandboxError as exc:
         _fail(str(exc))
-    notice = isolation_notice(workers)
-    if notice:
-        click.echo(notice, err=True)
+    if workers[0].isolation != "full":
+        click.echo(f"warning: reduced isolation ({workers[0].reason}): student code runs with "
+                   "process limits only; see README, 'Isolation'.", err=True)
     return workers
 
 
@@ -181,6 +182,7 @@ def main():
 @gradebook_cli.output_options
 @click.option("--student", "students", multiple=True,
               help="Grade only this submission id (repeatable).")
+@gradebook_cli.pick_option
 @click.option("--no-html", is_flag=True,
               help="Skip the feedback pages (<id>/feedback.html, summary.html).")
 @click.option("--cases", "cases_path", type=click.Path(path_type=Path, dir_okay=False,
@@ -188,11 +190,12 @@ def main():
               help="Grade the public cases of this case file only (no course checkout needed; "
                    "implies --no-gradebook).")
 @gradebook_cli.recording_options
-def grade(assignment, submissions, out, jobs, course, isolation, students, no_html, cases_path,
-          gradebook_path, no_gradebook, junit):
+def grade(assignment, submissions, out, jobs, course, isolation, students, pick, no_html,
+          cases_path, gradebook_path, no_gradebook, junit):
     """Grade SUBMISSIONS (a notebook, or a folder of notebooks or of folders holding one) for
     ASSIGNMENT, writing Gradescope results.json files and grades.csv, and recording every run
-    in the gradebook."""
+    in the gradebook. Anything else in the folder is listed with the reason it was not graded
+    (and the exit status is 1)."""
     began = time.perf_counter()
     started = prestart(1 if submissions.is_file() else jobs, isolation)
     try:
@@ -204,30 +207,33 @@ def grade(assignment, submissions, out, jobs, course, isolation, students, no_ht
         else:
             course = find_course(course)
             spec = load(assignment, course)
-        entries = gradebook_cli.select_students(discover(submissions), students, submissions)
+        found = gradebook_cli.select_students(survey(submissions, pick), students, submissions)
     except (AssignmentError, SubmissionError) as exc:
         _fail(str(exc))
-    if not entries:
-        _fail(f"no notebooks found in {submissions}")
+    gradebook_cli.nothing_to_grade(found, submissions)
+    entries = gradebook_cli.entries_of(found)
     out = out or default_out(spec.name, course)
     record = None if no_gradebook else gradebook_cli.open_recorder(
         gradebook_path or gradebook_cli.default_path(course), spec, entries, submissions)
     grade_batch(spec, entries, out, jobs, isolation, began, record=record, junit=junit,
-                subset=bool(students), html=not no_html, started=started)
+                subset=bool(students), html=not no_html, started=started,
+                left_out=found.left_out)
 
 
 def grade_batch(spec, entries, out, jobs, isolation, began, record=None, junit=None,
-                subset=False, html=False, started=None):
-    """Grade discovered entries (grade, regrade): results.json, grades.csv (a `subset` keeps
-    the other rows of an earlier grades.csv), JUnit XML if asked, each run recorded by `record`
-    if given, and a summary line."""
+                subset=False, html=False, started=None, left_out=()):
+    """Grade discovered entries (grade, regrade): results.json, grades.csv and the class page
+    (a `subset` keeps the other students of the earlier ones: OUT/class.json), JUnit XML if
+    asked, each run recorded by `record` if given, and a summary naming what was `left_out`
+    (which makes the exit status 1)."""
     previous = gradebook_cli.read_grades(out) if subset else []
     out.mkdir(parents=True, exist_ok=True)
     jobs = jobs or launch.usable_cores()
     graded_list = grade_all(spec, entries, out, min(jobs, len(entries)), isolation,
                             on_graded=record, started=started, pages=html)
     results.write_grades_csv(out, graded_list, spec)
-    gradebook_cli.merge_grades(out, previous)
+    gradebook_cli.merge_grades(out, previous, left_out, spec.max_score)
+    whole_class = classfile.update(out, graded_list, spec, keep=subset)
     if junit:
         write_junit(junit, graded_list, spec)
     scores = [g.score for g in graded_list]
@@ -235,22 +241,28 @@ def grade_batch(spec, entries, out, jobs, isolation, began, record=None, junit=N
     click.echo(f"{spec.name}: graded {len(graded_list)} submissions in "
                f"{time.perf_counter() - began:.2f} s; mean score {sum(scores) / len(scores):.2f} / "
                f"{spec.max_score:g}; {broken} could not be graded; results in {out}/")
-    summary_page = _pages(out, graded_list, spec, summary=not subset) if html else None
+    if left_out:
+        click.echo(f"left out {len(left_out)} (not graded; listed in grades.csv):")
+        for entry in left_out:
+            click.echo(f"  {entry.reason}")
+    summary_page = _pages(out, graded_list, spec, whole_class) if html else None
     if sys.stdout.isatty():
         from grader.report.console import print_table
 
         print_table(graded_list, spec, summary_page)
     if record:
         record.close()
+    if left_out:
+        sys.exit(1)
 
 
-def _pages(out, graded_list, spec, summary=True):
-    """The class page (the feedback pages were written with each submission); says what the
-    pages cost; returns the class page's path (if written)."""
+def _pages(out, graded_list, spec, whole_class):
+    """The class page of `whole_class` (the feedback pages were written with each submission);
+    says what the pages cost; returns the class page's path."""
     from grader import report
 
     began = time.perf_counter()
-    path = report.write_summary(out, graded_list, spec) if summary else None
+    path = report.write_summary(out, whole_class, spec)
     per_page = sum(g.page_seconds for g in graded_list) / len(graded_list)
     click.echo(f"feedback pages: {1000 * per_page:.0f} ms per submission (written beside its "
                f"results), class summary {time.perf_counter() - began:.2f} s: "

@@ -1,4 +1,4 @@
-"""Reading notebook files and finding submissions in a folder.
+"""Reading notebook files (finding them in a folder: grader.discovery).
 
 Students hand in whatever their editor wrote: old formats, byte-order marks, CRLF, half-saved
 files, folders of notebooks. Everything here turns that into either a v4 NotebookNode or a
@@ -14,7 +14,6 @@ import logging
 import os
 import re
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -294,101 +293,10 @@ def _quiet():
         logger.removeFilter(drop)
 
 
-@dataclass(frozen=True)
-class Found:
-    """One submission found by discover_found: its id, notebook path or error, and notes."""
+def __getattr__(name: str):
+    """Finding submissions moved to grader.discovery; its names stay importable from here."""
+    if name in ("Found", "discover", "discover_found", "survey"):
+        from grader import discovery
 
-    id: str
-    path: Path | None
-    error: str | None
-    notes: tuple[str, ...] = ()
-
-
-def discover(path: Path) -> list[tuple[str, Path | None, str | None]]:
-    """(id, notebook path or None, error or None) for each submission in `path`, sorted by id."""
-    return [(f.id, f.path, f.error) for f in discover_found(path)]
-
-
-def discover_found(path: Path) -> list[Found]:
-    """Like discover, with notes (e.g. which notebook was picked in a folder holding several).
-
-    `path` is one notebook (id = stem) or a folder: each `*.ipynb` directly inside is a
-    submission (id = stem), each subfolder holding notebooks is one (id = folder name; with
-    several, the lexicographically first is graded). Hidden entries and `.ipynb_checkpoints`
-    are ignored; symlinks leading outside the folder are reported, never followed.
-    """
-    path = Path(path)
-    if not path.exists():
-        raise SubmissionError(f"{path}: no such file or folder")
-    if not path.is_dir():
-        return [Found(path.stem, path, None)]
-    root = path.resolve()
-    found: list[tuple[int, str, Found]] = []  # (0 file / 1 folder, shown name, entry): files first on a tie
-    try:
-        entries = sorted(path.iterdir(), key=lambda p: p.name)
-    except OSError as e:
-        raise SubmissionError(f"{path}: cannot be listed ({e.strerror or e})") from None
-    for entry in entries:
-        if entry.name.startswith("."):
-            continue
-        if _is_notebook_name(entry.name):
-            error = _notebook_problem(entry, root)
-            found.append((0, entry.name, Found(entry.stem, None if error else entry, error and f"{entry.name}: {error}")))
-        elif entry.is_symlink() and not _inside(entry, root) and entry.is_dir():
-            found.append((1, entry.name + "/", Found(entry.name, None, f"{entry.name}: symlink leading outside the submissions folder (not followed)")))
-        elif entry.is_dir():
-            one = _folder_submission(entry, root)
-            if one is not None:
-                found.append((1, entry.name + "/", one))
-    found.sort(key=lambda k: (k[2].id, k[0], k[1]))
-    result: list[Found] = []
-    first: dict[str, str] = {}
-    for _, shown, f in found:
-        if f.id in first:
-            f = Found(f.id, None, f"{shown}: duplicate submission id {f.id!r}, already used by "
-                                  f"{first[f.id]}; rename one of them")
-        first.setdefault(f.id, shown)
-        result.append(f)
-    return result
-
-
-def _is_notebook_name(name: str) -> bool:
-    return name.lower().endswith(".ipynb") and not name.startswith(".")
-
-
-def _inside(entry: Path, root: Path) -> bool:
-    try:
-        return entry.resolve().is_relative_to(root)
-    except (OSError, RuntimeError):  # symlink loops
-        return False
-
-
-def _notebook_problem(entry: Path, root: Path) -> str | None:
-    if entry.is_symlink():
-        if not _inside(entry, root):
-            return "symlink leading outside the submissions folder (not followed)"
-        if not entry.exists():
-            return "broken symlink"
-    if entry.is_dir():
-        return "is a directory, not a notebook file"
-    if not entry.is_file():
-        return "not a regular file"
-    return None
-
-
-def _folder_submission(folder: Path, root: Path) -> Found | None:
-    try:
-        names = sorted(p.name for p in folder.iterdir() if _is_notebook_name(p.name))
-    except OSError as e:
-        return Found(folder.name, None, f"{folder.name}/: cannot be listed ({e.strerror or e})")
-    if not names:
-        return None
-    problems = {n: _notebook_problem(folder / n, root) for n in names}
-    good = [n for n in names if problems[n] is None]
-    if not good:
-        n = names[0]
-        return Found(folder.name, None, f"{folder.name}/{n}: {problems[n]}")
-    notes = ()
-    if len(names) > 1:
-        notes = (f"folder {folder.name}/ holds {len(names)} notebooks ({', '.join(names)}); graded {good[0]}",)
-    return Found(folder.name, folder / good[0], None, notes)
+        return getattr(discovery, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

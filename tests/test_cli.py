@@ -1,13 +1,17 @@
 """The command line, as instructors and CI use it."""
 import csv
 import json
+import os
+import re
 import shutil
+import zipfile
 
 import nbformat
 import pytest
 from click.testing import CliRunner
 
 from grader.cli import main
+from grader.gradebook.store import Gradebook
 from reference import rnn_linear as ref
 from tests.grading import COURSE, reference_source
 
@@ -122,3 +126,128 @@ def test_early_workers_read_the_short_out_option():
         assert len(launch._early) == 1
     finally:
         launch.stop_early()
+
+
+# ---- nothing is skipped silently ------------------------------------------------------------
+
+@pytest.fixture
+def mixed(tmp_path):
+    """A folder as an LMS download leaves it: a notebook, a script, an archive, a student
+    folder with two notebooks (b the newer), one with no notebook, hidden clutter."""
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    correct = {n: reference_source(ref, n) for n in ("output_gradient", "backward_gradient")}
+    student_notebook(folder / "alice.ipynb", **correct)
+    (folder / "hw.py").write_text("def output_gradient(y, t):\n    return 2 * (y - t)\n")
+    with zipfile.ZipFile(folder / "submissions.zip", "w") as archive:
+        archive.writestr("dan.ipynb", NOTEBOOK.read_text())
+    (folder / "s07").mkdir()
+    student_notebook(folder / "s07" / "a.ipynb")
+    student_notebook(folder / "s07" / "b.ipynb", **correct)
+    os.utime(folder / "s07" / "a.ipynb", (1_700_000_000, 1_700_000_000))
+    (folder / "s08").mkdir()
+    (folder / "s08" / "notes.txt").write_text("I could not finish")
+    (folder / ".DS_Store").write_bytes(b"\0")
+    return folder
+
+
+LEFT_OUT = {
+    "hw.py": "hw.py: not a notebook (not graded)",
+    "submissions.zip": "submissions.zip: an archive, not graded: unpack it into a folder of its "
+                       "own and grade that folder",
+    "s07": "s07/: 2 notebooks (a.ipynb, b.ipynb): pick one with --pick newest|name=PATTERN",
+    "s08": "s08/: no notebook inside (holds notes.txt)",
+}
+
+
+def grade_mixed(folder, tmp_path, *options):
+    out, book = tmp_path / "out", tmp_path / "book.sqlite"
+    result = CliRunner().invoke(main, ["grade", "rnn_linear", str(folder), "-o", str(out),
+                                       "--course", str(COURSE), "--gradebook", str(book),
+                                       "--no-html", *options])
+    rows = {r["submission"]: r for r in csv.DictReader((out / "grades.csv").open())} \
+        if (out / "grades.csv").exists() else {}
+    return result, rows, book
+
+
+def test_every_file_is_graded_or_listed_with_its_reason(mixed, tmp_path):
+    result, rows, book = grade_mixed(mixed, tmp_path)
+    assert result.exit_code == 1, result.output  # something was left out
+    assert "graded 1 submissions" in result.output and "left out 4" in result.output
+    assert set(rows) == {"alice", *LEFT_OUT}
+    assert rows["alice"]["score"] == "13"
+    for ident, reason in LEFT_OUT.items():
+        assert reason in result.output
+        assert rows[ident]["score"] == "" and rows[ident]["error"].startswith(reason)
+    with Gradebook(book) as gb:  # only what was graded is recorded
+        assert {s.student for s in gb.standings("rnn_linear")} == {"alice"}
+
+
+@pytest.mark.parametrize("pick, graded, reason", [
+    ("newest", "13", None),
+    ("name=A*", "0", None),
+    ("name=*.ipynb", None, "s07/: 2 notebooks (a.ipynb, b.ipynb): --pick name=*.ipynb matches "
+                           "2 of them"),
+])
+def test_pick_chooses_the_notebook_of_a_folder_holding_several(mixed, tmp_path, pick, graded,
+                                                                reason):
+    result, rows, _ = grade_mixed(mixed, tmp_path, "--pick", pick, "--student", "s07")
+    if graded is None:
+        assert result.exit_code == 2 and reason in result.output  # nothing left to grade
+    else:
+        assert result.exit_code == 0, result.output
+        assert rows["s07"]["score"] == graded and rows["s07"]["error"] == ""
+
+
+def test_a_file_that_is_not_a_notebook_is_refused_before_grading(mixed, tmp_path):
+    for name, words in (("submissions.zip", "an archive"), ("hw.py", "not a notebook")):
+        result, rows, book = grade_mixed(mixed / name, tmp_path)
+        assert result.exit_code == 2 and words in result.output and name in result.output
+        assert not rows and not book.exists()
+    bad = CliRunner().invoke(main, ["grade", "rnn_linear", str(mixed), "--pick", "latest"])
+    assert bad.exit_code == 2 and "newest|name=PATTERN" in bad.output
+
+
+# ---- a regrade brings every page and CSV up to date ------------------------------------------
+
+def _summary_rows(page):
+    """{submission: score text} of the class page's table."""
+    return dict(re.findall(r'<a href="([^/"]+)/feedback.html">[^<]*</a></td>\s*'
+                           r'<td class="num">([^<]*) /', page.read_text()))
+
+
+def test_one_student_regrade_rewrites_the_class_page_and_grades(batch, tmp_path, monkeypatch):
+    """Without --out, grade and regrade both write out/ASSIGNMENT in the course folder (never
+    the current folder), and regrading bob updates his row in summary.html and grades.csv
+    while keeping everyone else's."""
+    monkeypatch.delenv("GRADER_OUT")
+    course = tmp_path / "course"
+    course.mkdir()
+    for part in ("assignments", "reference"):
+        (course / part).symlink_to(COURSE / part)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    where = ["--course", str(course), "--gradebook", str(tmp_path / "book.sqlite")]
+    assert CliRunner().invoke(main, ["grade", "rnn_linear", str(batch), *where]).exit_code == 0
+    out = course / "out" / "rnn_linear"
+    before = {r["submission"]: r["score"] for r in csv.DictReader((out / "grades.csv").open())}
+    assert _summary_rows(out / "summary.html") == before and before["bob"] != "13"
+
+    correct = {n: reference_source(ref, n) for n in ("output_gradient", "backward_gradient")}
+    student_notebook(batch / "bob" / "hw.ipynb", **correct)
+    result = CliRunner().invoke(main, ["regrade", "rnn_linear", "--student", "bob",
+                                       "--submissions", str(batch), *where])
+    assert result.exit_code == 0, result.output
+    assert _summary_rows(out / "summary.html") == {"alice": "13", "bob": "13", "carol": "0"}
+    rows = {r["submission"]: r["score"] for r in csv.DictReader((out / "grades.csv").open())}
+    assert rows == {"alice": "13", "bob": "13", "carol": "0"}
+    assert not list(elsewhere.iterdir())  # nothing in the current folder
+
+
+def test_a_graderignore_names_what_is_not_a_submission(mixed, tmp_path):
+    """The instructor says what else the folder holds (the bundled samples' sources do)."""
+    (mixed / ".graderignore").write_text("# course material\nhw.py\ns08/\nS07/\n")
+    result, rows, _ = grade_mixed(mixed, tmp_path)
+    assert result.exit_code == 1 and set(rows) == {"alice", "submissions.zip", "s07"}
+    assert "hw.py" not in result.output and "s08" not in result.output

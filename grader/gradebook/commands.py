@@ -6,7 +6,10 @@ from pathlib import Path
 
 import click
 
+from grader.discovery import Found
 from grader.gradebook.exports import FORMATS, RosterError, export_csv, read_roster
+from grader.gradebook.options import (COURSE_HELP, output_options, pick_option,  # noqa: F401
+                                      recording_options)
 from grader.gradebook.schema import GradebookError
 from grader.gradebook.store import ENVIRONMENT, FILENAME, Gradebook, default_path
 from grader.submission import SubmissionError
@@ -60,16 +63,22 @@ def open_recorder(path: Path, assignment, entries, submissions) -> Recorder:
         _fail(f"{exc} (pass --gradebook PATH, or --no-gradebook)")
 
 
-def select_students(entries, students, where) -> list:
-    """The entries of the named students (all without names); an unknown name is an error."""
+def select_students(survey, students, where):
+    """The survey's submissions and left-out entries of the named students (all without
+    names); a name found nowhere is an error."""
     if not students:
-        return entries
-    found = {entry[0] for entry in entries}
+        return survey
+    found = {f.id for f in survey.found} | {x.id for x in survey.left_out}
     missing = [s for s in students if s not in found]
     if missing:
         raise SubmissionError(f"no submission {', '.join(map(repr, missing))} in {where} "
                               f"(found: {', '.join(sorted(found)) or 'none'})")
-    return [entry for entry in entries if entry[0] in students]
+    return survey.only(set(students))
+
+
+def entries_of(survey) -> list:
+    """(id, notebook path or None, error or None) of each submission to grade."""
+    return [(f.id, f.path, f.error) for f in survey.found]
 
 
 def read_grades(out: Path) -> list:
@@ -83,64 +92,23 @@ def read_grades(out: Path) -> list:
         return []
 
 
-def merge_grades(out: Path, previous: list) -> None:
+def merge_grades(out: Path, previous: list, left_out=(), max_score: float = 0.0) -> None:
     """Put back the rows of the submissions a partial regrade did not grade, so OUT/grades.csv
-    still lists the whole class (sorted by id, like a full run)."""
-    if not previous:
+    still lists the whole class, and add a row for each entry left out (no score, the reason
+    in the error column); sorted by id, like a full run."""
+    if not previous and not left_out:
         return
     path = Path(out) / "grades.csv"
     with path.open(newline="") as f:
         header, *rows = list(csv.reader(f))
-    if previous[0] != header:
-        return
+    rows += [[x.id, "", f"{max_score:g}", "", x.reason] for x in left_out]
     done = {row[0] for row in rows}
-    rows += [row for row in previous[1:] if row and row[0] not in done]
+    if previous and previous[0] == header:
+        rows += [row for row in previous[1:] if row and row[0] not in done]
     with path.open("w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(header)
         writer.writerows(sorted(rows, key=lambda row: row[0]))
-
-
-# -- options shared by grade and regrade -----------------------------------------------------
-
-#: the --course option of every command that reads a course
-COURSE_HELP = "Folder holding assignments/ and reference/ (default: found from here)."
-
-
-def output_options(command):
-    """-o/--out, --jobs, --course, --isolation: where results go and how they are made."""
-    for option in reversed((
-            click.option("-o", "--out", type=click.Path(path_type=Path, file_okay=False),
-                         default=None, help="Folder for <id>/results.json, grades.csv and the "
-                         "feedback pages (default: out/ASSIGNMENT in the course folder, or "
-                         "under $GRADER_OUT)."),
-            click.option("--jobs", type=click.IntRange(1, 64), default=None,
-                         help="Submissions graded at once (default: every core this process "
-                         "may use)."),
-            click.option("--course", type=click.Path(path_type=Path, file_okay=False),
-                         default=None, help=COURSE_HELP),
-            click.option("--isolation", type=click.Choice(["auto", "full", "contained",
-                                                             "reduced"]),
-                         default="auto", show_default=True,
-                         help="full: bubblewrap sandbox or fail; contained: Landlock, seccomp "
-                         "and (as root) a uid of its own, or fail; reduced: process limits "
-                         "only; auto: the first that holds here (never reduced as root)."))):
-        command = option(command)
-    return command
-
-
-def recording_options(command):
-    """--gradebook, --no-gradebook, --junit."""
-    command = click.option("--junit", type=click.Path(path_type=Path, dir_okay=False),
-                           default=None, help="Also write JUnit XML here (one testsuite per "
-                           "submission, one testcase per test).")(command)
-    command = click.option("--no-gradebook", is_flag=True,
-                           help="Do not record this run in the gradebook.")(command)
-    command = click.option("--gradebook", "gradebook_path",
-                           type=click.Path(path_type=Path, dir_okay=False), default=None,
-                           help=f"SQLite gradebook recording every run (default: {FILENAME} in "
-                           f"the course folder, or ${ENVIRONMENT}).")(command)
-    return command
 
 
 def _book_path(gradebook_path, course) -> Path:
@@ -178,11 +146,12 @@ def _where(command):
 @click.option("--submissions", type=click.Path(path_type=Path), default=None,
               help="Grade the notebooks found here (default: the notebook each student's "
               "latest run graded, as recorded in the gradebook).")
+@pick_option
 @output_options
 @click.option("--no-html", is_flag=True,
               help="Skip the feedback pages (<id>/feedback.html, summary.html).")
 @recording_options
-def regrade(assignment, students, submissions, out, jobs, course, isolation, no_html,
+def regrade(assignment, students, submissions, pick, out, jobs, course, isolation, no_html,
             gradebook_path, no_gradebook, junit):
     """Grade ASSIGNMENT again, for every student or the named ones, and record new runs.
 
@@ -193,7 +162,7 @@ def regrade(assignment, students, submissions, out, jobs, course, isolation, no_
 
     from grader.assignment import AssignmentError, default_out, find_course, load
     from grader.cli import grade_batch
-    from grader.submission import discover
+    from grader.discovery import Survey, survey
 
     began = time.perf_counter()
     try:
@@ -204,17 +173,28 @@ def regrade(assignment, students, submissions, out, jobs, course, isolation, no_
     path = gradebook_path or default_path(course)
     if submissions is not None:
         try:
-            entries = select_students(discover(submissions), students, submissions)
+            found = select_students(survey(submissions, pick), students, submissions)
         except SubmissionError as exc:
             _fail(str(exc))
         sources = submissions
     else:
         entries, sources = _recorded_entries(path, assignment, students)
-    if not entries:
-        _fail(f"no notebooks found in {submissions}")
+        found = Survey([Found(*entry) for entry in entries])
+    nothing_to_grade(found, submissions)
+    entries = entries_of(found)
     record = None if no_gradebook else open_recorder(path, spec, entries, sources)
     grade_batch(spec, entries, out or default_out(assignment, course), jobs, isolation, began,
-                record=record, junit=junit, subset=bool(students), html=not no_html)
+                record=record, junit=junit, subset=bool(students), html=not no_html,
+                left_out=found.left_out)
+
+
+def nothing_to_grade(found, where) -> None:
+    """Stop (exit 2) when a survey holds no submission to grade, saying what it holds."""
+    if found.found:
+        return
+    if found.left_out:
+        _fail(f"no notebook to grade in {where}: " + "; ".join(x.reason for x in found.left_out))
+    _fail(f"no notebooks found in {where}")
 
 
 def _recorded_entries(path, assignment, students):
