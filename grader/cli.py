@@ -25,6 +25,7 @@ from grader.gradebook import commands as gradebook_cli  # noqa: E402
 from grader.junit import write_junit  # noqa: E402
 from grader.notebook import validation_for  # noqa: E402
 from grader.sandbox import SandboxError, Worker, close_all, launch  # noqa: E402
+from grader.sandbox.layers import isolation_notice  # noqa: E402
 from grader.selfcheck import PUBLIC_CASES  # noqa: E402
 from grader.submission import (SubmissionError, load_submission,  # noqa: E402
                                remember_handout)
@@ -50,17 +51,17 @@ def _progress(total: int):
 
 
 def start_workers(jobs: int, isolation: str, started: list | None = None) -> list:
-    """`jobs` warm workers (those `started` early, and more if needed); a warning on stderr when
-    isolation is reduced."""
+    """`jobs` warm workers (those `started` early, and more if needed); a line on stderr naming
+    the isolation when it is not full (a warning when it is reduced)."""
     try:
         started = list(started or [])[:jobs]
         started += prestart(jobs - len(started), isolation, first=len(started))
         workers = [worker.ready() for worker in started]  # all warmed up at once; wait for each
     except SandboxError as exc:
         _fail(str(exc))
-    if workers[0].isolation != "full":
-        click.echo(f"warning: reduced isolation ({workers[0].reason}): student code runs with "
-                   "process limits only; see README, 'Isolation'.", err=True)
+    notice = isolation_notice(workers)
+    if notice:
+        click.echo(notice, err=True)
     return workers
 
 

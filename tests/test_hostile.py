@@ -23,6 +23,13 @@ directly, at the end.
 Modes:
   full     bubblewrap (own pid/net/ipc/uts namespaces, nobody, read-only runtime only, private
            /tmp): every case below runs.
+  contained  no namespaces (grader/sandbox/contain.py): a uid of its own (as root), Landlock
+           (read the runtime, write its scratch folder, no TCP, signals within its domain),
+           seccomp (no sockets, ptrace, namespaces ...), the worker a child subreaper that kills
+           whatever a submission leaves. Every case below runs, with the same guarantees as
+           full mode; a few attempts fail differently there (BY_MODE says how). Graded twice:
+           forced (--isolation contained), and as a container (CAP_SYS_ADMIN dropped with
+           setpriv, so bubblewrap cannot start) where --isolation auto must choose it.
   reduced  process limits only (rlimits, wall-clock timeouts, a fresh child per submission,
            output on /dev/null, strict decoding of results). It contains: timeouts, exits
            (sys.exit, os._exit, signals to itself, killing its own worker), output floods and
@@ -61,11 +68,17 @@ import pytest
 
 from grader.cases import Call, Case, load_cases
 from grader.sandbox import Worker
+from grader.sandbox.contain import FIRST_UID, UIDS
 from reference import rnn_linear as ref
 from tests.grading import COURSE, reference_source
 
-FULL, REDUCED = "full", "reduced"
+FULL, CONTAINED, REDUCED = "full", "contained", "reduced"
+#: the contained batch graded as in a container: CAP_SYS_ADMIN dropped, --isolation auto
+CONTAINER = "container"
+NO_SYS_ADMIN = ["setpriv", "--inh-caps=-sys_admin", "--bounding-set=-sys_admin", "--"]
 NOBODY = 65534
+#: the users a sandbox's processes run as: full mode's nobody, contained mode's own uids
+SANDBOX_UIDS = {NOBODY} | set(range(FIRST_UID, FIRST_UID + UIDS))
 NOTEBOOK = COURSE / "assignments" / "rnn_linear" / "rnn_linear.ipynb"
 #: a submission's score is the assignment's maximum
 FULL_MARKS = "full marks"
@@ -77,6 +90,9 @@ NO_BWRAP = shutil.which("bwrap") is None and not os.environ.get("CI")
 SKIP_FULL = pytest.mark.skipif(
     NO_BWRAP, reason="bubblewrap (bwrap) is not on PATH and CI is not set: full isolation is not "
                      "tested here (install the 'bubblewrap' package; in CI this fails instead)")
+SKIP_CONTAINER = pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("setpriv") is None,
+    reason="a container is simulated by dropping CAP_SYS_ADMIN from root with setpriv")
 
 
 # ---- what the hostile submissions are made of ------------------------------------------------
@@ -135,7 +151,7 @@ class Hostile:
     """One submission and what it must get."""
     id: str
     source: str = ""                 # appended to PRELUDE
-    modes: tuple = (FULL, REDUCED)   # (FULL,): see REDUCED_CANNOT
+    modes: tuple = (FULL, CONTAINED, REDUCED)  # (FULL, CONTAINED): see REDUCED_CANNOT
     score: float | str = 0.0         # or FULL_MARKS; hardcoded_public: see its test
     #: substrings that must all appear in the feedback of the public tests
     public: tuple = ()
@@ -145,6 +161,12 @@ class Hostile:
     #: special entry made by _build_batch ("directory", "symlink", "huge_outputs", ...)
     raw: object = None
     xfail: str = ""
+    #: {mode: {"public": ..., "error": ...}}: where an attempt fails differently in that mode
+    by_mode: dict = None
+
+    def expected(self, mode: str) -> dict:
+        mode = CONTAINED if mode == CONTAINER else mode
+        return {"public": self.public, "error": self.error, **(self.by_mode or {}).get(mode, {})}
 
 
 H = []  # every hostile submission, in the order they are described
@@ -167,7 +189,7 @@ def _attack(name):
         globals()["_good_backward_gradient"] = namespace["backward_gradient"]
         return
     _contained("reading the reference", error)
-''', modes=(FULL,), public=("contained: reading the reference",)))
+''', modes=(FULL, CONTAINED), public=("contained: reading the reference",)))
 
 H.append(Hostile("read_hidden_cases", '''
 def _attack(name):
@@ -183,7 +205,7 @@ def _attack(name):
         except OSError as exc:
             error = exc
     _contained("reading the hidden cases", error)
-''', modes=(FULL,), public=("contained: reading the hidden cases",)))
+''', modes=(FULL, CONTAINED), public=("contained: reading the hidden cases",)))
 
 H.append(Hostile("read_other_submission", '''
 import json
@@ -202,7 +224,7 @@ def _attack(name):
             exec("".join(cell["source"]), namespace)
     globals()["_good_output_gradient"] = namespace["output_gradient"]
     globals()["_good_backward_gradient"] = namespace["backward_gradient"]
-''', modes=(FULL,), public=("contained: reading another submission",)))
+''', modes=(FULL, CONTAINED), public=("contained: reading another submission",)))
 
 H.append(Hostile("read_gradebook", '''
 def _attack(name):
@@ -220,7 +242,7 @@ def _attack(name):
         return
     except OSError as exc:
         _contained("reading the gradebook", error)
-''', modes=(FULL,), public=("contained: reading the gradebook",)))
+''', modes=(FULL, CONTAINED), public=("contained: reading the gradebook",)))
 
 H.append(Hostile("read_grader_process", '''
 def _attack(name):
@@ -235,7 +257,7 @@ def _attack(name):
         except OSError as exc:
             error = exc
     _contained("reading the grader's processes", error)
-''', modes=(FULL,), public=("contained: reading the grader's processes",)))
+''', modes=(FULL, CONTAINED), public=("contained: reading the grader's processes",)))
 
 # -- writing outside its scratch folder (full only: in reduced mode the child writes wherever
 #    the grader's user may) ----------------------------------------------------------------------
@@ -257,7 +279,7 @@ def _attack(name):
 
 def _write(sid, what, targets, **options):
     source = WRITE.replace("@@TARGETS@@", repr(tuple(targets))).replace("@@WHAT@@", what)
-    return Hostile(sid, source, modes=(FULL,), **options)
+    return Hostile(sid, source, modes=(FULL, CONTAINED), **options)
 
 
 H.append(_write("write_beside_notebook", "beside the notebook",
@@ -266,7 +288,8 @@ H.append(_write("write_beside_notebook", "beside the notebook",
                 public=("contained: writing beside the notebook",)))
 # In the sandbox /tmp is a private tmpfs: the write succeeds there and is thrown away.
 H.append(_write("write_tmp", "into /tmp", ["/tmp/@@MARK@@-tmp", "/tmp/grader-@@MARK@@"],
-                public=("attempted: wrote /tmp/",)))
+                public=("attempted: wrote /tmp/",),
+                by_mode={CONTAINED: {"public": ("contained: writing into /tmp",)}}))
 H.append(_write("write_home", "into $HOME",
                 ["@@HOME@@/@@MARK@@", "@@REAL_HOME@@/@@MARK@@-home", "@@REAL_HOME@@/.bashrc"],
                 public=("contained: writing into $HOME",)))
@@ -291,7 +314,7 @@ def _attack(name):
             written += 8
     except OSError as exc:
         _contained(f"filling /tmp stopped at {written} MiB", exc)
-''', modes=(FULL,), public=("contained: filling /tmp stopped at",)))
+''', modes=(FULL, CONTAINED), public=("contained: filling /tmp stopped at",)))
 
 # -- the network, loopback included (full only: reduced mode shares the grader's network) -----
 H.append(Hostile("network_tcp", '''
@@ -305,18 +328,18 @@ def _attack(name):
         return
     except OSError as exc:
         _contained("connecting to the loopback listener", exc)
-''', modes=(FULL,), public=("contained: connecting to the loopback listener",)))
+''', modes=(FULL, CONTAINED), public=("contained: connecting to the loopback listener",)))
 
 H.append(Hostile("network_udp_unix", '''
 import socket
 
 
 def _attack(name):
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        try:
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             s.sendto(b"@@MARK@@", ("127.0.0.1", @@UDP_PORT@@))
-        except OSError:
-            pass
+    except OSError:
+        pass
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
             s.settimeout(2)
@@ -325,7 +348,7 @@ def _attack(name):
         return
     except OSError as exc:
         _contained("connecting to the unix socket", exc)
-''', modes=(FULL,), public=("contained: connecting to the unix socket",)))
+''', modes=(FULL, CONTAINED), public=("contained: connecting to the unix socket",)))
 
 # -- other processes: the grader, a canary, its own worker ------------------------------------
 H.append(Hostile("signal_grader", '''
@@ -339,7 +362,8 @@ def _attack(name):
         except OSError as exc:
             error = exc
     _contained("signalling the grader", error)
-''', modes=(FULL,), public=("contained: signalling the grader (ProcessLookupError)",)))
+''', modes=(FULL, CONTAINED), public=("contained: signalling the grader (ProcessLookupError)",),
+   by_mode={CONTAINED: {"public": ("contained: signalling the grader (PermissionError)",)}}))
 
 H.append(Hostile("ptrace_worker", '''
 import ctypes
@@ -357,8 +381,10 @@ def _attack(name):
             return
         failed.append(who + " " + errno.errorcode[ctypes.get_errno()])
     _contained("tracing " + ", ".join(failed))
-''', modes=(FULL,), public=("contained: tracing worker EPERM, init EPERM, grader ESRCH, "
-                              "neighbour ESRCH",)))
+''', modes=(FULL, CONTAINED), public=("contained: tracing worker EPERM, init EPERM, grader ESRCH, "
+                              "neighbour ESRCH",),
+   by_mode={CONTAINED: {"public": ("contained: tracing worker EPERM, init EPERM, grader EPERM, "
+                                   "neighbour EPERM",)}}))
 
 H.append(Hostile("raise_limits", '''
 import resource
@@ -374,24 +400,34 @@ def _attack(name):
         except (ValueError, OSError) as exc:
             error = exc
     _contained("raising its limits", error)
-''', modes=(FULL,), public=("contained: raising its limits",)))
+''', modes=(FULL, CONTAINED), public=("contained: raising its limits",)))
 
-# kill(-1) from the worker's user: in full mode, only its own sandbox. Never as root.
+# kill(-1) from the worker's user: in full mode, only its own sandbox (the worker included).
+# Contained, the child's own uid and Landlock domain: no process but its own. Never as root.
 H.append(Hostile("kill_everything", '''
 def _attack(name):
     if os.getuid() == 0:
         _contained("refusing kill(-1) as root")
+    if not _once("kill"):
+        _contained("kill(-1): already tried")
     os.kill(-1, signal.SIGKILL)
     time.sleep(3)
-''', modes=(FULL,), error="sandbox worker failed"))
+    _contained("kill(-1) reached no process of the grader")
+''', modes=(FULL, CONTAINED), error="sandbox worker failed",
+   by_mode={CONTAINED: {"error": None,
+                        "public": ("contained: kill(-1) reached no process of the grader",)}}))
 
 H.append(Hostile("kill_own_worker", '''
 def _attack(name):
-    with open(f"/proc/{os.getppid()}/cmdline", "rb") as f:
-        if b"grader.sandbox.worker" not in f.read():
-            _contained("the parent is not a grader worker")
-    os.kill(os.getppid(), signal.SIGKILL)
-''', error="sandbox worker failed"))
+    try:
+        with open(f"/proc/{os.getppid()}/cmdline", "rb") as f:
+            if b"grader.sandbox.worker" not in f.read():
+                _contained("the parent is not a grader worker")
+        os.kill(os.getppid(), signal.SIGKILL)
+    except OSError as exc:
+        _contained("killing its worker", exc)
+''', error="sandbox worker failed",
+   by_mode={CONTAINED: {"error": None, "public": ("contained: killing its worker",)}}))
 
 H.append(Hostile("setsid_leftovers", '''
 def _attack(name):
@@ -403,7 +439,7 @@ def _attack(name):
         time.sleep(120)
         os._exit(0)
     raise RuntimeError("attempted: processes left behind")
-''', modes=(FULL,), public=("attempted: processes left behind",)))
+''', modes=(FULL, CONTAINED), public=("attempted: processes left behind",)))
 
 H.append(Hostile("hydra", '''
 def _attack(name):
@@ -415,7 +451,7 @@ def _attack(name):
             time.sleep(0.05)
         os._exit(0)
     raise RuntimeError("attempted: a process changing its pid")
-''', modes=(FULL,), public=("attempted: a process changing its pid",)))
+''', modes=(FULL, CONTAINED), public=("attempted: a process changing its pid",)))
 
 H.append(Hostile("fork_bomb", '''
 def _attack(name):
@@ -435,7 +471,7 @@ def _attack(name):
     if count == 200:
         return
     _contained(f"forking stopped after {count} processes", error)
-''', modes=(FULL,), public=("contained: forking stopped after",)))
+''', modes=(FULL, CONTAINED), public=("contained: forking stopped after",)))
 
 # -- contained in both modes -------------------------------------------------------------------
 H.append(Hostile("memory_single", '''
@@ -480,6 +516,10 @@ def _attack(name):
 H.append(Hostile("exit_at_definition", '''
 class _Boom:
     os._exit(3)
+
+
+def _attack(name):  # the graded functions need _Boom: its definition runs
+    return _Boom()
 ''', public=("exited with code 3",)))
 
 H.append(Hostile("print_forged_results", '''
@@ -647,6 +687,10 @@ class _Forge:
     _payload = _wire.encode({"kind": "case", "index": 0, "calls": [{"ok": True, "parts": [
         {"value": np.zeros(7)}], "fp": 0}], "seconds": 0.0})
     os.write(3, struct.pack("<Q", len(_payload)) + _payload)
+
+
+def _attack(name):  # the graded functions need _Forge: its definition runs
+    return _Forge()
 ''', public=("unreadable output",)))
 
 
@@ -755,6 +799,7 @@ REDUCED_CANNOT = {
     "fork_bomb": "RLIMIT_NPROC is per user, shared with the grader, and does not bind root",
 }
 assert set(REDUCED_CANNOT) == {h.id for h in H if REDUCED not in h.modes}
+assert all(CONTAINED in h.modes for h in H)  # contained mode contains every attempt
 
 #: honest submissions: alice and bob are right, carol's output_gradient has the wrong sign
 HONEST = ("alice", "bob", "carol")
@@ -968,15 +1013,15 @@ def _top(folder: Path) -> dict:
 
 
 def _shared_changes(where: str, before: dict, after: dict, mark: str) -> list:
-    """Changes in a folder other programs share: only entries the run's mark names, or the
-    sandbox's user (nobody) owns, can be the submissions' doing."""
+    """Changes in a folder other programs share: only entries the run's mark names, or a
+    sandbox's user (nobody, a contained child's uid) owns, can be the submissions' doing."""
     return [(where, name) for name in set(before) | set(after)
             if before.get(name) != after.get(name)
-            and (mark in name or after.get(name, (None,))[0] == NOBODY)]
+            and (mark in name or after.get(name, (None,))[0] in SANDBOX_UIDS)]
 
 
 def _owned_by_nobody(root: Path) -> list:
-    return [str(p) for p in root.rglob("*") if p.lstat().st_uid == NOBODY]
+    return [str(p) for p in root.rglob("*") if p.lstat().st_uid in SANDBOX_UIDS]
 
 
 def _processes(mark: str) -> list:
@@ -1041,7 +1086,12 @@ class BatchResult:
             _check_honest(sid, got)
             assert float(self.grades[sid]["score"]) == got["score"]
             assert not self.grades[sid]["error"]
-            assert got["extra_data"]["isolation"] == self.mode
+            if self.mode in (CONTAINED, CONTAINER):  # its layers, the same for each worker
+                assert re.fullmatch(r"contained: landlock v\d+, seccomp(, own uid)?",
+                                    got["extra_data"]["isolation"]), got["extra_data"]
+                assert got["extra_data"]["isolation"].endswith("own uid") == (os.geteuid() == 0)
+            else:
+                assert got["extra_data"]["isolation"] == self.mode
         assert not self.changed, f"files changed outside the sandbox: {self.changed}"
         assert not self.leftovers, f"processes left behind: {self.leftovers}"
         assert not self.received, f"reached a listener: {self.received}"
@@ -1051,6 +1101,7 @@ class BatchResult:
 
 
 def _grade_batch(mode: str, root: Path) -> BatchResult:
+    """Grade the batch in `mode` (CONTAINER: --isolation auto, without CAP_SYS_ADMIN)."""
     mark = "hostile" + uuid.uuid4().hex[:10]
     places = Places(root, root / f"batch-{mark}", root / "course", root / "out",
                     root / f"home-{mark}", mark)
@@ -1077,7 +1128,10 @@ def _grade_batch(mode: str, root: Path) -> BatchResult:
                XDG_CONFIG_HOME=str(caches))
     command = [sys.executable, str(root / "launcher.py"), str(signals_file), str(rss_file),
                "grade", "rnn_linear", str(places.batch), "--out", str(places.out),
-               "--course", str(places.course), "--isolation", mode, "--jobs", "2"]
+               "--course", str(places.course), "--isolation",
+               "auto" if mode == CONTAINER else mode, "--jobs", "2"]
+    if mode == CONTAINER:
+        command = NO_SYS_ADMIN + command
     cli = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, env=env, cwd=root)
     try:
@@ -1087,7 +1141,7 @@ def _grade_batch(mode: str, root: Path) -> BatchResult:
                       UNIX_PATH=listeners.unix_path, CLI_PID=cli.pid, CANARY_PID=canary.pid,
                       NOBODY_PID=neighbour.pid,
                       PYTEST_PID=os.getpid())
-        ids = _build_batch(places, mode, values)
+        ids = _build_batch(places, CONTAINED if mode == CONTAINER else mode, values)
         # folders only this test and the grader use: every file, by name, size and mtime
         watched = {"batch": (places.batch, None), "course": (places.course, GRADER_WRITES),
                    "home": (places.home, None)}
@@ -1155,11 +1209,11 @@ def batch(tmp_path_factory):
 
 def _params():
     params = []
-    for mode in (FULL, REDUCED):
+    for mode in (FULL, CONTAINED, CONTAINER, REDUCED):
         for h in H:
-            if mode not in h.modes:
+            if (CONTAINED if mode == CONTAINER else mode) not in h.modes:
                 continue  # REDUCED_CANNOT[h.id] says why reduced mode cannot contain it
-            marks = [SKIP_FULL] if mode == FULL else []
+            marks = {FULL: [SKIP_FULL], CONTAINER: [SKIP_CONTAINER]}.get(mode, [])
             if h.xfail:
                 marks.append(pytest.mark.xfail(strict=True, reason=h.xfail))
             params.append(pytest.param(mode, h.id, id=f"{mode}-{h.id}", marks=marks))
@@ -1177,16 +1231,18 @@ def test_hostile_submission(batch, mode, sid):
     result, row = graded.results[sid], graded.grades[sid]
     assert result is not None, f"no results.json for {sid}"
     text = _public_text(result)
+    expected = h.expected(mode)
     score = {FULL_MARKS: result["extra_data"]["max_score"],
              None: sum(t["score"] for t in _tests(result, visibility="visible"))}.get(h.score,
                                                                                        h.score)
     assert result["score"] == score, f"{sid}: {result['score']}\n{result['output']}\n{text}"
     assert float(row["score"]) == pytest.approx(score, abs=1e-3)
     assert result["score"] == pytest.approx(sum(t["score"] for t in result["tests"]), abs=1e-3)
-    for needle in h.public:
+    for needle in expected["public"]:
         assert needle in text, f"{sid}: {needle!r} not in:\n{text}"
-    if h.error:
-        assert h.error in result["output"] and h.error in row["error"], result["output"]
+    if expected["error"]:
+        error = expected["error"]
+        assert error in result["output"] and error in row["error"], result["output"]
     else:
         assert not row["error"], row["error"]
     for test in result["tests"]:
@@ -1222,7 +1278,7 @@ def double(x):
 '''
 
 
-@pytest.mark.parametrize("mode", _modes(FULL, REDUCED))
+@pytest.mark.parametrize("mode", _modes(FULL, CONTAINED, REDUCED))
 def test_cpu_time_limit(mode):
     worker = Worker({"cpu_seconds": 1}, isolation=mode)
     try:
@@ -1243,7 +1299,7 @@ def double(x):
 '''
 
 
-@pytest.mark.parametrize("mode", _modes(FULL, REDUCED))
+@pytest.mark.parametrize("mode", _modes(FULL, REDUCED))  # contained: see the next test
 def test_killing_its_worker_fails_only_itself(mode):
     from grader.sandbox import SandboxError
     worker = Worker(isolation=mode)
@@ -1252,6 +1308,34 @@ def test_killing_its_worker_fails_only_itself(mode):
             worker.run(KILL_WORKER, [_case("double")])
         run = worker.run(HONEST_SOURCE, [_case("double")])  # a restarted worker
         assert np.array_equal(run.cases[0].calls[0].parts[0], X * 2)
+    finally:
+        worker.close()
+
+
+KILL_WORKER_BLIND = '''
+import os, signal
+import numpy as np
+
+def double(x):
+    failed = 0.0
+    for pid in (os.getppid(), 1):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except PermissionError:
+            failed += 1
+    return x * failed
+'''
+
+
+def test_a_contained_child_cannot_signal_its_worker():
+    """Contained, the child cannot even find its worker in /proc; killing it blindly by its
+    parent's pid fails (another uid, another Landlock domain), and the worker goes on."""
+    worker = Worker(isolation=CONTAINED)
+    try:
+        pid = worker.ready().process.pid
+        run = worker.run(KILL_WORKER_BLIND, [_case("double")])
+        assert np.array_equal(run.cases[0].calls[0].parts[0], X * 2)
+        assert worker.process.pid == pid and worker.process.poll() is None
     finally:
         worker.close()
 
@@ -1270,9 +1354,9 @@ def double(x):
     if os.fork() == 0:                       # one sleeping in a session of its own
         os.setsid()
         os.execv(sys.executable, [sys.executable, "-c", "import time; time.sleep(60)", "@@MARK@@"])
-    with open("/tmp/colorsys.py", "w") as f:  # a module for the next submission to import
+    with open("colorsys.py", "w") as f:  # its folder (full: /tmp): a module for the next one
         f.write("PLANTED = True\\n")
-    with open("/tmp/planted-@@MARK@@", "w") as f:
+    with open("planted-@@MARK@@", "w") as f:
         f.write("x")
     time.sleep(0.3)
     return x * 2
@@ -1284,12 +1368,12 @@ import numpy as np
 
 def look(x):
     import colorsys
-    planted = [e for e in os.listdir("/tmp") if e.startswith(("planted", "colorsys"))]
+    planted = [e for e in os.listdir(".") if e.startswith(("planted", "colorsys"))]
     return np.array([float(hasattr(colorsys, "PLANTED")), float(len(planted))])
 '''
 
 
-@pytest.mark.parametrize("mode", _modes(FULL))  # reduced: setsid escapes and /tmp is shared
+@pytest.mark.parametrize("mode", _modes(FULL, CONTAINED))  # reduced: setsid escapes
 def test_nothing_outlives_a_submission(mode):
     mark = "hostile" + uuid.uuid4().hex[:10]
     worker = Worker(isolation=mode)
@@ -1297,9 +1381,11 @@ def test_nothing_outlives_a_submission(mode):
         run = worker.run(LEAVE_BEHIND.replace("@@MARK@@", mark), [_case("double")])
         assert np.array_equal(run.cases[0].calls[0].parts[0], X * 2)
         # the run is over: whatever it started is gone already, not only when the worker ends:
-        # under the sandbox only bubblewrap's init and the worker remain
+        # under the sandbox only bubblewrap's init and the worker remain; contained, the worker
+        # alone
         assert not _processes(mark)
-        assert worker.process.poll() is None and len(_descendants(worker.process.pid)) == 2
+        assert worker.process.poll() is None
+        assert len(_descendants(worker.process.pid)) == (2 if mode == FULL else 0)
         run = worker.run(NEXT, [_case("look")])
         assert np.array_equal(run.cases[0].calls[0].parts[0], [0.0, 0.0])
     finally:
@@ -1327,7 +1413,7 @@ def double(x):
 '''
 
 
-@pytest.mark.parametrize("mode", _modes(FULL))  # reduced: RLIMIT_AS is per process only
+@pytest.mark.parametrize("mode", _modes(FULL, CONTAINED))  # reduced: RLIMIT_AS per process
 def test_memory_of_all_its_processes_together(mode):
     worker = Worker({"memory_mb": 512}, isolation=mode)
     try:

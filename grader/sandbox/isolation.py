@@ -3,8 +3,9 @@ not root, user) namespaces; a read-only view of only the Python runtime, its pac
 grader package; a private size-limited /tmp; no course files (references, hidden cases, other
 submissions, outputs) at all.
 
-Where bubblewrap or namespaces are missing the worker runs with process limits only
-("reduced"), and the caller says so.
+Where bubblewrap cannot create namespaces (a container, a CI runner, a laptop without it) the
+worker runs "contained" (contain.py: a uid of its own when root, Landlock, seccomp), and where
+neither holds, with process limits only ("reduced"); the caller says which.
 """
 import functools
 import os
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import grader
 
-FULL, REDUCED = "full", "reduced"
+FULL, CONTAINED, REDUCED = "full", "contained", "reduced"
 #: the unprivileged user the worker becomes when the grader runs as root
 NOBODY = 65534
 SCRATCH_BYTES = 256 * 2**20
@@ -84,9 +85,45 @@ def probe() -> tuple:
     return FULL, ""
 
 
+@functools.lru_cache(maxsize=1)
+def contained_support() -> str:
+    """Why contained isolation cannot hold here ("" when it can): it needs seccomp, and
+    Landlock or a uid of its own (the grader runs as root). The worker checks, when it starts,
+    that each layer holds."""
+    if not sys.platform.startswith("linux"):
+        return "contained isolation needs Linux"
+    from grader.sandbox import landlock, seccomp
+
+    try:
+        seccomp.program()
+    except (ImportError, OSError, ValueError) as exc:
+        return f"seccomp is not available ({exc})"
+    if not landlock.abi() and os.geteuid() != 0:
+        return ("Landlock is not available (Linux 5.13 or later, enabled at boot) and the grader "
+                "does not run as root (no uid of its own for student code)")
+    return ""
+
+
+def fallback(reason: str) -> tuple[str, str]:
+    """(mode, reason) when full isolation cannot start for `reason`: contained where it can
+    hold, else reduced."""
+    why = contained_support()
+    return (CONTAINED, reason) if not why else (REDUCED, f"{reason}; {why}")
+
+
 def worker_command(argv: list, mode: str) -> list:
-    """argv wrapped for the mode; in full mode a root grader's worker drops to NOBODY."""
+    """argv wrapped for the mode; in full mode a root grader's worker drops to NOBODY; in
+    contained mode the worker is told its layers (its children take a uid of their own when
+    it is root)."""
     if mode == FULL:
         extra = ["--sandboxed"] + (["--drop-to", str(NOBODY)] if os.geteuid() == 0 else [])
         return bwrap_command(argv + extra)
+    if mode == CONTAINED:
+        from grader.sandbox import seccomp
+
+        extra = ["--contained", "--seccomp", seccomp.program().hex()]
+        extra += ["--own-uid"] if os.geteuid() == 0 else []
+        for path in _runtime_paths():
+            extra += ["--read", str(path)]
+        return argv + extra
     return argv

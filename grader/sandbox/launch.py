@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.sandbox.cores import cores_for, settle, usable_cores  # noqa: F401 (re-exported)
-from grader.sandbox.isolation import FULL, REDUCED, worker_command
+from grader.sandbox.isolation import CONTAINED, FULL, REDUCED, fallback, worker_command
 
 
 @dataclass
@@ -28,15 +28,20 @@ class Launched:
     cpu: int | None
     #: the process that started it: the only one that may wait for it (and take it)
     owner: int
+    #: contained: the worker's scratch folder, named here so that it is removed even if the
+    #: worker is killed before it could remove it
+    scratch: str | None = None
 
 
 def initial_mode(requested: str) -> tuple[str, str]:
-    """(mode, reason) to start a worker in for the isolation asked for; "full" is confirmed
-    only when the worker greets (no separate probe: start-up time counts)."""
-    if requested == REDUCED:
-        return REDUCED, "asked for"
+    """(mode, reason) to start a worker in for the isolation asked for ("auto": the best that
+    holds here); "full" and "contained" are confirmed only when the worker greets (no separate
+    probe: start-up time counts)."""
+    if requested in (REDUCED, CONTAINED):
+        return requested, "asked for"
     if not sys.platform.startswith("linux") or shutil.which("bwrap") is None:
-        return REDUCED, "bubblewrap (bwrap) is not installed"
+        why = "bubblewrap (bwrap) is not installed"
+        return fallback(why) if requested != FULL else (REDUCED, why)
     return FULL, ""
 
 
@@ -59,6 +64,12 @@ def _spawn(isolation: str, cpu: int | None) -> Launched:
             str(fd_receive)]
     if cpu is not None:
         argv += ["--cpu", str(cpu)]
+    scratch = None
+    if isolation == CONTAINED:
+        from grader.sandbox.contain import scratch_name
+
+        scratch = scratch_name()
+        argv += ["--scratch", scratch]
     try:
         process = subprocess.Popen(
             worker_command(argv, isolation), pass_fds=(job_read, result_write, fd_receive),
@@ -71,7 +82,8 @@ def _spawn(isolation: str, cpu: int | None) -> Launched:
     finally:
         for fd in (job_read, result_write, fd_receive):
             os.close(fd)
-    return Launched(process, job_write, result_read, fd_send, isolation, cpu, os.getpid())
+    return Launched(process, job_write, result_read, fd_send, isolation, cpu, os.getpid(),
+                    scratch)
 
 
 _early: list = []
@@ -117,32 +129,39 @@ def _take_early(isolation: str, cpu: int | None):
 
 
 def stop_all(stopping: list) -> None:
-    """Stop workers, (process, pipes, grace) each: close every one's pipes first (a worker
-    leaves at the end of its job stream), so that they leave together; wait up to `grace`
-    seconds for each, then kill it (0: at once; a process that is not our child cannot be
-    waited for)."""
-    for _, pipes, _ in stopping:
+    """Stop workers, (process, pipes, grace, leftovers) each: close every one's pipes first (a
+    worker leaves at the end of its job stream), so that they leave together; wait up to
+    `grace` seconds for each, then kill it (0: at once; a process that is not our child cannot
+    be waited for). A contained worker's leftovers, (scratch folder, its children's uid or
+    None), are removed once it is gone, if it could not remove them itself."""
+    for _, pipes, _, _ in stopping:
         for fd in pipes:
             try:
                 os.close(fd)
             except OSError:
                 pass
     began = time.monotonic()
-    for process, _, grace in stopping:
+    for process, _, grace, leftovers in stopping:
         left = grace - (time.monotonic() - began)
+        ended = False
         if grace > 0 and left > 0:
             try:
-                process.wait(left)
-                continue
+                ended = process.wait(left) == 0  # it left as it should, and cleaned up
             except subprocess.TimeoutExpired:
                 pass
-        process.kill()
-        process.wait()
+        if not ended:
+            process.kill()
+            process.wait()
+            if leftovers is not None:
+                from grader.sandbox.contain import remove_leftovers
+
+                remove_leftovers(*leftovers)
 
 
 def stop_early() -> None:
     """Stop the early workers nobody took (together)."""
     stopping = [(early.process, (early.job_write, early.result_read, early.fd_send),
-                 2.0 if early.owner == os.getpid() else 0) for early in _early]
+                 2.0 if early.owner == os.getpid() else 0,
+                 None if early.scratch is None else (early.scratch, None)) for early in _early]
     _early.clear()
     stop_all(stopping)

@@ -14,7 +14,8 @@ import numpy as np
 
 from grader import wire
 from grader.cases import Call, Ref
-from grader.sandbox.isolation import FULL, REDUCED, probe
+from grader.sandbox.isolation import CONTAINED, FULL, REDUCED, fallback, probe
+from grader.sandbox.layers import isolation_notice, layers_text, read_layers  # noqa: F401
 from grader.sandbox import harness, launch
 from grader.sandbox.launch import initial_mode
 
@@ -148,26 +149,48 @@ class Worker:
 
     def __init__(self, limits: dict | None = None, isolation: str = "auto",
                  cpu: int | None = None):
-        """isolation: "full" (bubblewrap, or fail), "reduced" (process limits only), or "auto"
-        (full where bubblewrap works, else reduced; `self.isolation` says which). cpu: the
-        core the worker and its children keep to (None: any)."""
+        """isolation: "full" (bubblewrap, or fail), "contained" (Landlock, seccomp, a uid of
+        its own: contain.py; or fail), "reduced" (process limits only), or "auto" (the first
+        of these that holds here, but never reduced when root; `self.mode` says which, and
+        `self.isolation` with its layers). cpu: the core the worker and its children keep to
+        (None: any)."""
         self.limits = {**DEFAULT_LIMITS, **(limits or {})}
         self.cpu = cpu
         self.process = None
         self.lock = threading.Lock()
         self.requested = isolation
-        self.isolation, self.reason = initial_mode(isolation)
-        if isolation == FULL and self.isolation != FULL:
+        self.layers = None  # contained: what holds, as the worker said when it started
+        self.mode, self.reason = initial_mode(isolation)
+        if isolation == FULL and self.mode != FULL:
             raise SandboxError(f"full isolation is not available: {self.reason}")
+        self._check_root()
         self.limits.setdefault("processes", 64)
+
+    @property
+    def isolation(self) -> str:
+        """The mode, and in contained mode the layers that hold ("contained: landlock v7,
+        seccomp, own uid"): the same for every worker of a batch, as results.json says it."""
+        if self.mode != CONTAINED or not self.layers:
+            return self.mode
+        return f"{CONTAINED}: {layers_text(self.layers)}"
+
+    def _check_root(self):
+        """Reduced isolation runs student code as root when the grader is root: only when
+        asked for by name."""
+        if self.mode == REDUCED and self.requested != REDUCED and os.geteuid() == 0:
+            raise SandboxError(
+                f"no isolation beyond process limits holds here ({self.reason}); the grader "
+                "runs as root, so student code would run as root: pass --isolation reduced to "
+                "grade that way anyway (see README, 'Isolation')")
 
     def _start(self):
         self.plans_sent = None  # a new worker process has no case plans yet
         self.ready_seen = False
-        started = launch.launch(self.isolation, self.cpu)
+        started = launch.launch(self.mode, self.cpu)
         self.process, self.job_write, self.result_read, self.fd_send, self.owner = \
             started.process, started.job_write, started.result_read, started.fd_send, \
             started.owner
+        self.scratch = started.scratch
 
     def _running(self) -> bool:
         """Whether the worker process is there. Only the process that started it can ask the
@@ -190,24 +213,36 @@ class Worker:
         return self
 
     def _ensure_ready(self):
-        """The worker announces itself once warm. A sandboxed worker that dies first means
-        bubblewrap cannot run here: "auto" falls back to reduced isolation, "full" fails."""
+        """The worker announces itself once warm (a contained one with its layers). A
+        sandboxed worker that dies first means bubblewrap cannot run here, a contained one that
+        says why it cannot: "auto" falls back to the next mode, a mode asked for fails."""
         if not self._running():
             self._start()
         if self.ready_seen:
             return
-        frame, problem = wire.FrameReader(self.result_read, 16).read(time.monotonic() + 60)
-        if frame == b"R":
+        frame, problem = wire.FrameReader(self.result_read, 4096).read(time.monotonic() + 60)
+        if frame is not None and frame[:1] == b"R":
+            if self.mode == CONTAINED:
+                self.layers = read_layers(frame[1:], SandboxError)
             self.ready_seen = True
             return
+        if frame is not None and frame[:1] == b"E":
+            problem = frame[1:].decode("utf-8", "replace")
         self.close()
-        if self.isolation != FULL:
-            raise SandboxError(f"the sandbox worker did not start ({problem or 'bad greeting'})")
-        mode, reason = probe()
-        reason = reason or f"the sandboxed worker did not start ({problem or 'bad greeting'})"
-        if self.requested == FULL:
-            raise SandboxError(f"full isolation is not available: {reason}")
-        self.isolation, self.reason = REDUCED, reason
+        problem = problem or "bad greeting"
+        if self.mode == REDUCED:
+            raise SandboxError(f"the sandbox worker did not start ({problem})")
+        if self.mode == FULL:
+            mode, reason = probe()
+            reason = reason or f"the sandboxed worker did not start ({problem})"
+            if self.requested == FULL:
+                raise SandboxError(f"full isolation is not available: {reason}")
+            self.mode, self.reason = fallback(reason)
+        else:
+            if self.requested == CONTAINED:
+                raise SandboxError(f"contained isolation is not available: {problem}")
+            self.mode, self.reason = REDUCED, f"{self.reason}; {problem}"
+        self._check_root()
         self._ensure_ready()
 
     def close(self, grace: float = 2.0):
@@ -220,8 +255,10 @@ class Worker:
         """What launch.stop_all needs to stop this worker (None when it is not running)."""
         if self.process is None:
             return None
+        leftovers = None if self.scratch is None else \
+            (self.scratch, self.layers["uid"] if self.layers else None)
         stopping = (self.process, (self.job_write, self.result_read, self.fd_send),
-                    grace if os.getpid() == self.owner else 0)
+                    grace if os.getpid() == self.owner else 0, leftovers)
         self.process = None
         return stopping
 

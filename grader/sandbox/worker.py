@@ -11,13 +11,17 @@ never pass through it.
 
 Run as: python -m grader.sandbox.worker JOB_FD RESULT_FD FD_SOCKET [--sandboxed]
         [--drop-to UID] [--cpu N]
+        [--contained --scratch DIR [--own-uid] [--seccomp HEX] [--read PATH]...]
 (--sandboxed: inside bubblewrap's own pid namespace, so every process but ours and pid 1 is a
 leftover of a submission; --drop-to: become that unprivileged user first; --cpu: keep to that
-core).
+core; --contained: no namespaces, each child confined as contain.py says: a uid of its own
+(--own-uid, when root), Landlock reading only the --read folders and writing only DIR, made
+anew, the seccomp program HEX).
 
-Sandboxed, a child's end is the end of every process it started (also those that left its
-process group with setsid), the memory of all of them together is watched, and the private
-/tmp is emptied after each child, so nothing one submission leaves can touch the next.
+Sandboxed or contained, a child's end is the end of every process it started (also those
+that left its process group with setsid), the memory of all of them together is watched, and
+its scratch folder is emptied after each child, so nothing one submission leaves can touch the
+next.
 """
 import _signal
 import ctypes
@@ -67,9 +71,11 @@ def _limit(kind, value, hard=None):
         pass  # a hard limit already lower than ours is fine
 
 
-def enter_child(result_fd: int, hidden_fd: int, scratch: str, limits: dict) -> None:
+def enter_child(result_fd: int, hidden_fd: int, scratch: str, limits: dict,
+                containment=None) -> None:
     """Turn the forked process into a limited one: own session, no inherited files but the
-    result and hidden-case pipes, stdio on /dev/null, resource limits, a private folder."""
+    result and hidden-case pipes, stdio on /dev/null, resource limits, a private folder (and
+    contained: its uid, Landlock and seccomp, before anything else of the student's runs)."""
     os.setsid()
     for sig in _DEFAULT_SIGNALS:
         _signal.signal(sig, _signal.SIG_DFL)
@@ -79,6 +85,8 @@ def enter_child(result_fd: int, hidden_fd: int, scratch: str, limits: dict) -> N
     hidden_fd = os.dup(hidden_fd)  # out of the way of CHILD_FD before the dup2s
     os.dup2(result_fd, CHILD_FD)
     os.dup2(hidden_fd, HIDDEN_FD)
+    if containment is not None:  # its ruleset fd is above HIDDEN_FD: closed just below
+        containment.enter()
     os.closerange(HIDDEN_FD + 1, 1 << 16)
     mib = 2**20
     _limit(resource.RLIMIT_AS, int(limits["memory_mb"]) * mib)
@@ -137,13 +145,14 @@ def _anon_bytes(pid: int) -> int:
         return 0
 
 
-def memory_guard(limits: dict):
-    """Sandboxed: a check that the submission's processes together stay within memory_mb.
-    RLIMIT_AS bounds each process; this bounds their sum (forks × RLIMIT_AS could exhaust the
-    machine). Pages a fork shares with the warm worker are not counted against it."""
+def memory_guard(limits: dict, processes=_others):
+    """Sandboxed or contained: a check that the submission's processes (`processes()`)
+    together stay within memory_mb. RLIMIT_AS bounds each process; this bounds their sum
+    (forks × RLIMIT_AS could exhaust the machine). Pages a fork shares with the warm worker
+    are not counted against it."""
     budget = int(limits["memory_mb"]) * 2**20
     baseline = _anon_bytes(os.getpid())
-    return lambda: sum(max(0, _anon_bytes(p) - baseline) for p in _others()) > budget
+    return lambda: sum(max(0, _anon_bytes(p) - baseline) for p in processes()) > budget
 
 
 def _reap(pid: int) -> str:
@@ -193,7 +202,7 @@ def _wait(pid: int, job_fd: int, deadline: float, guard) -> str | None:
 
 
 def supervise(header: dict, payload, plans: list, fds: list, result_fd: int, job_fd: int,
-              sandboxed: bool = False) -> bool:
+              sandboxed: bool = False, containment=None) -> bool:
     """Fork one child for the cases from header["start"] on, talking through `fds` (its result
     pipe's write end, its hidden-case pipe's read end), and report how it ended. False when
     the grading process is gone."""
@@ -201,6 +210,9 @@ def supervise(header: dict, payload, plans: list, fds: list, result_fd: int, job
     guard = memory_guard(limits) if sandboxed else None
     if sandboxed:  # the private /tmp, emptied after every child: HOME and TMPDIR point there
         scratch = SANDBOX_SCRATCH
+    elif containment is not None:  # the worker's own folder, emptied after every child
+        scratch = containment.scratch
+        guard = memory_guard(limits, containment.descendants)
     else:
         scratch = _scratch_folder()
         # set here, before the fork, not in the child: there it costs ~0.25 ms of
@@ -211,7 +223,7 @@ def supervise(header: dict, payload, plans: list, fds: list, result_fd: int, job
         pid = os.fork()
         if pid == 0:
             try:
-                enter_child(fds[0], fds[1], scratch, limits)
+                enter_child(fds[0], fds[1], scratch, limits, containment)
                 harness.serve(payload, plans, header["start"], CHILD_FD, HIDDEN_FD)
             finally:
                 os._exit(0)
@@ -226,6 +238,9 @@ def supervise(header: dict, payload, plans: list, fds: list, result_fd: int, job
         if sandboxed:  # before the report: nothing of this child outlives it
             kill_leftovers()
             _empty(SANDBOX_SCRATCH)  # private to this worker
+        elif containment is not None:
+            containment.end_descendants()
+            containment.clear()
         else:
             shutil.rmtree(scratch, ignore_errors=True)
     if why == "gone":
@@ -284,7 +299,30 @@ def main(argv: list) -> None:
     channel = socket.socket(fileno=fd_socket)
     if sandboxed:
         os.environ.update(HOME=SANDBOX_SCRATCH, TMPDIR=SANDBOX_SCRATCH)
-    wire.write_frame(result_fd, b"R")  # warm and ready: the parent's sign that we started
+    containment, greeting = None, b"R"  # warm and ready: the parent's sign that we started
+    if "--contained" in argv:
+        try:
+            containment = _contained(argv)
+            problem = containment.probe()
+        except (OSError, ValueError) as exc:
+            problem = f"contained isolation could not be set up ({exc})"
+        if problem:  # the parent's sign that this mode does not hold here, and why
+            if containment is not None:
+                containment.close()
+            wire.write_frame(result_fd, b"E" + problem.encode()[:500])
+            return
+        os.environ.update(HOME=containment.scratch, TMPDIR=containment.scratch)
+        greeting += wire.encode(containment.layers())
+    wire.write_frame(result_fd, greeting)
+    try:
+        _serve(job_fd, result_fd, channel, sandboxed, containment)
+    finally:
+        if containment is not None:
+            containment.close()
+
+
+def _serve(job_fd: int, result_fd: int, channel, sandboxed: bool, containment) -> None:
+    """Run jobs until the job stream ends (or the grading process is gone)."""
     plans = {}  # the public cases' call plans by key: sent once, the same for every submission
     while True:
         frame = wire.read_frame(job_fd)
@@ -304,8 +342,18 @@ def main(argv: list) -> None:
         if len(fds) != 2:
             raise wire.WireError("a job came without its child's pipes")
         if not supervise(header, payload, plans[header["cases_key"]], fds, result_fd, job_fd,
-                         sandboxed):
+                         sandboxed, containment):
             return
+
+
+def _contained(argv: list):
+    """The containment --contained asks for (contain.py: imported only in this mode)."""
+    from grader.sandbox.contain import Containment
+
+    read = [argv[i + 1] for i, arg in enumerate(argv) if arg == "--read"]
+    program = bytes.fromhex(argv[argv.index("--seccomp") + 1]) if "--seccomp" in argv else None
+    return Containment(read, program, -1 if "--own-uid" in argv else None,
+                       argv[argv.index("--scratch") + 1])
 
 
 if __name__ == "__main__":
