@@ -51,14 +51,22 @@ class Graded:
         return cls(submission_id, [Verdict(cases[i], *fields) for i, *fields in verdicts], *rest)
 
 
+def called_functions(assignment: Assignment) -> tuple[str, ...]:
+    """The student functions the assignment's cases call (graded ones and those they are
+    checked against): the roots of the notebook's slice."""
+    names = dict.fromkeys(assignment.functions)
+    names.update(dict.fromkeys(call.function for case in assignment.cases for call in case.calls))
+    return tuple(names)
+
+
 def _setup_notes(errors: list, submission: Submission) -> list:
     notes = []
     for error in errors:
         where = ""
         if error.get("lines"):
-            where = f" ({submission.describe_line(error['lines'][-1][0])})"
-        notes.append(f"Defining your code failed{where}: {error['type']}: {error['message']}"
-                     .rstrip(": "))
+            where = f" at {submission.describe_line(error['lines'][-1][0])}"
+        notes.append(f"Running your notebook's code failed{where}: {error['type']}: "
+                     f"{error['message']}".rstrip(": "))
     return notes
 
 
@@ -97,7 +105,8 @@ def judged(assignment: Assignment, submission: Submission, ran: tuple) -> Graded
                       isolation)
     began = time.perf_counter()
     notes += _setup_notes(run.setup_errors, submission)
-    context = Context(constants=dict(submission.constants), describe_line=submission.describe_line)
+    context = Context(constants=dict(submission.constants), describe_line=submission.describe_line,
+                      missing=dict(submission.missing))
     verdicts = [judge(case, outcome, context) for case, outcome in zip(assignment.cases, run.cases)]
     return Graded(submission.id, verdicts, notes, None, seconds + time.perf_counter() - began,
                   isolation, sum(outcome.seconds for outcome in run.cases))

@@ -57,6 +57,8 @@ class Context:
     """What the judge may know about the submission besides its outputs."""
     constants: dict = field(default_factory=dict)
     describe_line: Callable[[int], str] = lambda n: f"line {n}"
+    #: why a function is not defined, where the notebook says more than "nowhere"
+    missing: dict = field(default_factory=dict)
 
 
 def _call_failure(case: Case, outcome, index: int, context: Context) -> tuple[str, str]:
@@ -64,6 +66,9 @@ def _call_failure(case: Case, outcome, index: int, context: Context) -> tuple[st
     call, result = case.calls[index], outcome.calls[index]
     name = call.function
     if result.missing:
+        why = context.missing.get(name)
+        if why:
+            return f"`{name}` is not defined: {why}.", "missing"
         return f"`{name}` is not defined in your notebook.", "missing"
     if result.skipped is not None:
         return _call_failure(case, outcome, result.skipped, context)
@@ -74,7 +79,7 @@ def _call_failure(case: Case, outcome, index: int, context: Context) -> tuple[st
     where = ""
     if error.get("lines"):
         line, function = error["lines"][-1]
-        where = f" ({context.describe_line(line)}, in {function})"
+        where = f" at {context.describe_line(line)}, in `{function}`"
     text = f": {message}" if message else ""
     hint = ""
     if kind == "ValueError" and any(s in message for s in SHAPE_ERRORS):

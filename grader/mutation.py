@@ -235,15 +235,16 @@ def _failing_messages(graded) -> list:
 def measure(name: str, course: Path, worker) -> Measurement:
     """Grade every entry of an assignment's catalogue with `worker` and run the baseline."""
     from grader.assignment import load
-    from grader.grade import grade_submission
+    from grader.grade import called_functions, grade_submission
     from grader.submission import extract_source
 
     began = time.perf_counter()
     assignment = load(name, course)
     catalogue = load_catalogue(course, name)
+    roots = called_functions(assignment)
 
     def outcome(entry):
-        submission = extract_source([entry.source], entry.id)
+        submission = extract_source([entry.source], entry.id, roots)
         graded = grade_submission(assignment, submission, worker)
         flagged, detail = run_single_check(catalogue, entry.source)
         return Outcome(entry, graded.score, assignment.max_score, _failing_messages(graded),

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from grader import results
 from grader.assignment import Assignment, AssignmentError, load_public
-from grader.grade import grade_submission
+from grader.grade import called_functions, grade_submission
 from grader.sandbox import Worker
 from grader.submission import extract_source
 
@@ -64,7 +64,8 @@ def check_in_kernel(function: str, data=None, cells=None) -> bool:
         print(f"grader.check: no public cases for {function!r} (graded functions: {known})")
         return False
     only = Assignment(assignment.name, assignment.title, cases, [function])
-    submission = extract_source(cells if cells is not None else _kernel_cells(), "notebook")
+    submission = extract_source(cells if cells is not None else _kernel_cells(), "notebook",
+                                called_functions(only))
     worker = Worker()
     try:
         graded = grade_submission(only, submission, worker)

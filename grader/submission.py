@@ -1,15 +1,17 @@
 """The "read" stage: student notebook files in, Submission objects (source ready for exec) out.
 
 This module is the public face; the work is split between `grader.notebook` (reading files,
-finding submissions in a folder) and `grader.extract` (choosing the statements a grader may run).
+finding submissions in a folder) and `grader.read` (the slice of the notebook the graded
+functions need).
 It knows nothing about grading.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
-from grader.extract import (Submission, extract_cells, extract_source, remember_cells,
-                            strip_magics)
+from grader.read.cells import strip_magics
+from grader.read.extract import Submission, extract_cells, extract_source, remember_cells
 from grader.notebook import (Found, SubmissionError, code_cells, discover, discover_found,
                              read_code_cells, read_notebook, read_notes)
 
@@ -18,17 +20,21 @@ __all__ = ["Submission", "SubmissionError", "read_notebook", "extract", "extract
            "remember_handout"]
 
 
-def extract(nb, submission_id: str, path: Path | None = None) -> Submission:
-    """Extract the kept definitions of a notebook node (from read_notebook or nbformat)."""
+def extract(nb, submission_id: str, path: Path | None = None,
+            roots: Sequence[str] | None = None) -> Submission:
+    """Extract the slice of a notebook node (from read_notebook or nbformat) that binds
+    `roots`, the graded functions (by default every function and class it defines)."""
     sources, notes = code_cells(nb)
-    return extract_cells(sources, submission_id, path, list(read_notes(nb)) + notes)
+    return extract_cells(sources, submission_id, path, list(read_notes(nb)) + notes, roots)
 
 
-def load_submission(path: Path, submission_id: str | None = None) -> Submission:
-    """Read and extract one notebook file; the id defaults to the file stem. Raises SubmissionError."""
+def load_submission(path: Path, submission_id: str | None = None,
+                    roots: Sequence[str] | None = None) -> Submission:
+    """Read and extract one notebook file (the slice that binds `roots`, as `extract`); the id
+    defaults to the file stem. Raises SubmissionError."""
     path = Path(path)
     sources, notes = read_code_cells(path)
-    return extract_cells(sources, submission_id or path.stem, path, notes)
+    return extract_cells(sources, submission_id or path.stem, path, notes, roots)
 
 
 def remember_handout(path: Path | None) -> None:

@@ -6,7 +6,7 @@ import textwrap
 from pathlib import Path
 
 from grader.assignment import load
-from grader.grade import grade_submission
+from grader.grade import called_functions, grade_submission
 from grader.sandbox import Worker
 from grader.submission import extract_source, load_submission
 
@@ -31,13 +31,13 @@ def reference_source(module, *names):
 def grade_source(name, *cells, worker_=None):
     """Grade student code cells (strings) against assignment `name`; returns the Graded."""
     cells = [textwrap.dedent(c) for c in cells]
-    submission = extract_source(list(cells), "test")
+    submission = extract_source(list(cells), "test", called_functions(assignment(name)))
     return grade_submission(assignment(name), submission, worker_ or worker())
 
 
 def grade_notebook(name, path, worker_=None):
     """Grade a notebook file against assignment `name`, as `grader grade` does; the Graded."""
-    submission = load_submission(Path(path))
+    submission = load_submission(Path(path), roots=called_functions(assignment(name)))
     return grade_submission(assignment(name), submission, worker_ or worker())
 
 

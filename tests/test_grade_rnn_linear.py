@@ -125,7 +125,9 @@ def test_a_failing_definition_is_located_in_the_students_cell():
                           "    return 0.0\n",
                           "import not_a_module_xyz\n\n\ndef forward_states(X, wx, wRec):\n"
                           "    return not_a_module_xyz.f(X)\n")
-    assert any("Defining your code failed (cell 2, line 12): NameError" in n
-               for n in graded.notes), graded.notes
-    assert any("Defining your code failed (cell 3, line 1): ModuleNotFoundError" in n
-               for n in graded.notes), graded.notes
+    assert "Running your notebook's code failed at line 12 of cell 2 (“x = [1, 2]”): " \
+        "NameError: name 'undefined_name' is not defined" in graded.notes, graded.notes
+    assert "line 12 of cell 2 (“x = [1, 2]”) reads `undefined_name`, which is never assigned " \
+        "in your notebook" in graded.notes
+    assert any(n.startswith("Running your notebook's code failed at line 1 of cell 3 "
+                            "(“import not_a_module_xyz”): ModuleNotFoundError") for n in graded.notes)
