@@ -17,7 +17,7 @@ from grader import export as export_cli  # noqa: E402
 from grader import parallel, results  # noqa: E402
 from grader.assignment import (AssignmentError, default_out, find_course, load,  # noqa: E402
                                load_public)
-from grader.grade import (Graded, grade_submission, judged, output_bytes,  # noqa: E402
+from grader.grade import (Graded, called_functions, grade_submission, judged, output_bytes,  # noqa: E402
                           run_submission, ungradable)
 from grader.discovery import survey  # noqa: E402
 from grader.gradebook import classfile  # noqa: E402
@@ -109,12 +109,14 @@ def grade_all(assignment, entries, out: Path, jobs: int, isolation: str = "auto"
 
         report.figures.load()  # matplotlib, once, before the grading processes fork
 
+    roots = called_functions(assignment)
+
     def prepared(index: int):
         """The submission, or why it cannot be read."""
         submission_id, path, error = entries[index]
         if error is None:
             try:
-                return load_submission(path, submission_id)
+                return load_submission(path, submission_id, roots)
             except SubmissionError as exc:
                 error = str(exc)
         return error
@@ -281,7 +283,7 @@ def check(notebook, assignment, cases_path):
     """Run the public cases against NOTEBOOK and explain each result (for students)."""
     spec = _public_assignment(notebook.parent, assignment, cases_path)
     try:
-        submission = load_submission(notebook)
+        submission = load_submission(notebook, roots=called_functions(spec))
     except SubmissionError as exc:
         _fail(str(exc))
     worker = Worker()
