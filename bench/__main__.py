@@ -10,8 +10,12 @@ and print the ratio. Then: the floor a fork per submission sets (a numpy-warm pr
 child that exits at once, and reaps it), one submission alone through the CLI (the CI case),
 and the grader's peak memory at 100 and 1,000 submissions.
 
+With --isolation full,contained each assignment's batch is graded in both modes, the runs
+alternating (full, contained, full, ...) so that both see the same minutes of a shared machine;
+a line per mode (the kernel ratio on the first mode's).
+
 Usage: python -m bench [--n 200] [--repeat 5] [--kernel-sample 8] [--assignments a,b]
-                       [--skip-kernel] [--skip-memory]
+                       [--skip-kernel] [--skip-memory] [--isolation full[,contained,...]]
 """
 import argparse
 import json
@@ -121,6 +125,19 @@ def _one_alone(name, notebook, repeats=5):
     return statistics.median(times)
 
 
+def _line(name: str, runs: list, jobs: int) -> tuple:
+    """(the line for a batch's runs in one mode, its median rate, the tests' compute in ms)."""
+    rates = sorted(s["n"] / s["wall"] for s in runs)
+    stats = sorted(runs, key=lambda s: s["n"] / s["wall"])[len(runs) // 2]
+    rate = stats["n"] / stats["wall"]
+    compute_ms = stats["compute"] / stats["n"] * 1000
+    busy_ms = stats["wall"] * jobs / stats["n"] * 1000
+    return (f"{name:<11} {rate:7.1f} submissions/s ({rates[0]:.0f}-{rates[-1]:.0f})  "
+            f"overhead {busy_ms - compute_ms:5.1f} ms/submission  tests' compute "
+            f"{compute_ms:5.1f} ms/submission  peak {stats['peak_mb']:.0f} MB  "
+            f"isolation {stats['isolation']}"), rate, compute_ms
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=200, help="submissions per assignment")
@@ -132,7 +149,11 @@ def main(argv=None):
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--repeat", type=int, default=5,
                         help="gradings of each batch; the median is printed, with the range")
+    parser.add_argument("--isolation", default="full",
+                        help="the mode(s) to grade in, comma-separated (full, contained, "
+                        "reduced): several are graded in alternating runs")
     args = parser.parse_args(argv)
+    modes = args.isolation.split(",")
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
           f"{os.uname().machine}; n = {args.n} per assignment, jobs = {args.jobs}, "
           f"median of {args.repeat} runs")
@@ -141,23 +162,20 @@ def main(argv=None):
         tmp = Path(tmp)
         for name in args.assignments.split(","):
             folder = generate(name, args.n, tmp / name / "subs", COURSE)
-            runs = [_grade_in_child(name, folder, tmp / name / f"out{r}", args.jobs)
-                    for r in range(args.repeat)]
-            rates = sorted(s["n"] / s["wall"] for s in runs)
-            stats = sorted(runs, key=lambda s: s["n"] / s["wall"])[len(runs) // 2]
-            rate = stats["n"] / stats["wall"]
-            compute_ms = stats["compute"] / stats["n"] * 1000
-            busy_ms = stats["wall"] * args.jobs / stats["n"] * 1000
-            line = (f"{name:<11} {rate:7.1f} submissions/s ({rates[0]:.0f}-{rates[-1]:.0f})  "
-                    f"overhead {busy_ms - compute_ms:5.1f} ms/submission  tests' compute "
-                    f"{compute_ms:5.1f} ms/submission  peak {stats['peak_mb']:.0f} MB  "
-                    f"isolation {stats['isolation']}")
-            if not args.skip_kernel:
-                sample = sorted(folder.glob("*.ipynb"))[:args.kernel_sample]
-                kernel = _kernel_seconds(sample, name)
-                line += f"  kernel {kernel * 1000:.0f} ms/notebook  ratio {rate * kernel:.0f}x"
-            print(line, flush=True)
-            budgets[name] = compute_ms / 10
+            runs = {mode: [] for mode in modes}
+            for r in range(args.repeat):  # the modes alternate: the same minutes for each
+                for mode in modes:
+                    runs[mode].append(_grade_in_child(name, folder, tmp / name / f"out{r}{mode}",
+                                                      args.jobs, mode))
+            for mode in modes:
+                line, rate, compute_ms = _line(name, runs[mode], args.jobs)
+                if not args.skip_kernel and mode == modes[0]:
+                    sample = sorted(folder.glob("*.ipynb"))[:args.kernel_sample]
+                    kernel = _kernel_seconds(sample, name)
+                    line += f"  kernel {kernel * 1000:.0f} ms/notebook  ratio {rate * kernel:.0f}x"
+                print(line, flush=True)
+                if mode == modes[0]:
+                    budgets[name] = compute_ms / 10
         floor = _fork_floor() * 1000
         print(f"floor: a numpy-warm process forks a child that exits at once and reaps it in "
               f"{floor:.2f} ms (on one core, median of 5x400); 10% of the tests' compute: "

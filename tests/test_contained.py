@@ -7,6 +7,7 @@ start-up line says. tests/test_hostile.py runs its whole hostile batch in this m
 """
 import ctypes
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from grader.cases import Call, Case
 from grader.sandbox import SandboxError, Worker, isolation, landlock, launch, seccomp
 from grader.sandbox.layers import isolation_notice
 from tests.grading import COURSE
+from tests.test_export import autograder, outside_tmp  # noqa: F401 (fixtures)
 
 LINUX = sys.platform.startswith("linux")
 pytestmark = pytest.mark.skipif(not LINUX, reason="Landlock and seccomp are Linux's")
@@ -297,3 +299,74 @@ def test_the_grader_command_takes_contained_isolation(tmp_path):
     import json
     result = json.loads(next(tmp_path.rglob("results.json")).read_text())
     assert result["extra_data"]["isolation"].startswith("contained: landlock v")
+
+
+# ---- Gradescope, as root in a container without CAP_SYS_ADMIN ---------------------------------
+
+#: lstm_forward, right, that first leaves a process behind (once) which keeps rewriting
+#: results.json for 10 s: the classic way to forge a grade after the grader has written it
+FORGER = '''def lstm_forward(X, W, b, use_state=False):
+    import os, sys
+    if not os.path.exists("forger-started"):
+        open("forger-started", "w").close()
+        if os.fork() == 0:
+            try:
+                os.setsid()
+                if os.fork() == 0:
+                    os.execv(sys.executable, [sys.executable, "-c", @@CODE@@, "@@MARK@@"])
+            finally:
+                os._exit(0)
+'''
+FORGE_LOOP = '''
+import time
+for _ in range(40):
+    time.sleep(0.25)
+    try:
+        with open(@@RESULTS@@, "w") as f:
+            f.write('{"score": 999, "output": "FORGED"}')
+    except OSError:
+        pass
+'''
+
+
+@pytest.mark.skipif(not ROOT, reason="Gradescope runs the autograder as root")
+def test_gradescope_in_a_container_grades_contained_and_nothing_rewrites_results(autograder):
+    """run_autograder as Gradescope runs it (root), with CAP_SYS_ADMIN dropped as in its
+    Docker container: bubblewrap cannot start, the grader says contained and grades; the
+    process a submission left to rewrite results.json is gone before it could."""
+    import json
+    import time
+
+    from tests.test_export import SAMPLES, expected_score, validate_gradescope
+
+    root = autograder[0]
+    results = root / "results" / "results.json"
+    mark = "forger" + uuid.uuid4().hex[:10]
+    code = FORGE_LOOP.replace("@@RESULTS@@", repr(str(results)))
+    notebook = json.loads((SAMPLES / "correct_loop.ipynb").read_text())
+    header = "def lstm_forward(X, W, b, use_state=False):\n"
+    for cell in notebook["cells"]:
+        source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        if source.startswith(header):
+            cell["source"] = FORGER.replace("@@CODE@@", repr(code)).replace(
+                "@@MARK@@", mark) + source[len(header):]
+    submission = root / "submission"
+    shutil.rmtree(submission, ignore_errors=True)
+    shutil.rmtree(root / "results", ignore_errors=True)
+    submission.mkdir()
+    (submission / "lstm.ipynb").write_text(json.dumps(notebook))
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    done = subprocess.run(NO_SYS_ADMIN + ["bash", str(root / "run_autograder")],
+                          capture_output=True, text=True, timeout=300, cwd=COURSE,
+                          env={**env, "AUTOGRADER_ROOT": str(root)})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "isolation: contained: landlock v" in done.stderr, done.stderr
+    written = results.read_bytes()
+    time.sleep(3)  # the forger would have written a dozen times by now
+    assert results.read_bytes() == written and b"FORGED" not in written
+    assert not _marked(mark)
+    data = json.loads(written)
+    validate_gradescope(data)
+    assert data["extra_data"]["isolation"] == \
+        f"contained: landlock v{landlock.abi()}, seccomp, own uid"
+    assert data["score"] == pytest.approx(expected_score("lstm", SAMPLES / "correct_loop.ipynb"))

@@ -89,12 +89,13 @@ class Containment:
         self.scratch = scratch    # should this worker be killed before it could)
         if self.uid is not None:
             os.chown(scratch, self.uid, self.uid)
-        self.ruleset = None
+        self.ruleset = self.restriction = None
         if self.version:
             self.ruleset = landlock.ruleset(
                 self.version, read + ["/sys/devices/system/cpu", "/etc/localtime",
                                       "/etc/ld.so.cache", "/dev/urandom", "/dev/zero"],
                 [self.scratch], ["/dev/null"])
+            self.restriction = landlock.Restriction(self.ruleset)
         _libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
     def layers(self) -> dict:
@@ -107,8 +108,8 @@ class Containment:
         then seccomp. Raises if any of them fails (the child must then not go on)."""
         if self.uid is not None:
             _become(self.uid, self.read_search)
-        if self.ruleset is not None:
-            landlock.restrict(self.ruleset)
+        if self.restriction is not None:
+            self.restriction.apply()
             os.close(self.ruleset)
         if self.filter is not None:
             self.filter.install()

@@ -109,9 +109,21 @@ def _free_fd(start: int) -> int:
         fd += 1
 
 
+class Restriction:
+    """landlock_restrict_self on a ruleset, its arguments built once (in the warm worker):
+    a forked child that builds them pays copy-on-write faults for it (~0.04 ms a child)."""
+
+    def __init__(self, ruleset_fd: int):
+        self._prctl, self._syscall = _libc.prctl, _libc.syscall
+        self._args = (ctypes.c_long(_RESTRICT_SELF), ctypes.c_int(ruleset_fd), ctypes.c_uint32(0))
+
+    def apply(self) -> None:
+        """Confine this process (and every process it starts) to the ruleset, for good. Sets
+        no_new_privs first, which Landlock requires of an unprivileged process."""
+        if self._prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 or self._syscall(*self._args) != 0:
+            raise OSError(ctypes.get_errno(), "landlock_restrict_self")
+
+
 def restrict(ruleset_fd: int) -> None:
-    """Confine this process (and every process it starts) to the ruleset, for good. Sets
-    no_new_privs first, which Landlock requires of an unprivileged process."""
-    if _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
-        raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS)")
-    _call(_RESTRICT_SELF, ctypes.c_int(ruleset_fd), ctypes.c_uint32(0))
+    """Confine this process to the ruleset (see Restriction.apply)."""
+    Restriction(ruleset_fd).apply()
