@@ -160,6 +160,14 @@ def test_a_function_that_assigns_globals_binds_them_where_it_is_called():
     assert run(sub)["f"](3) == 7
 
 
+def test_a_global_counted_inside_a_graded_function_is_kept():
+    sub = ext("CALLS = 0\n", "def f(x):\n    global CALLS\n    CALLS += 1\n    return x\n",
+              "print(f(1), CALLS)\n", roots=["f"])
+    assert "print(f(1), CALLS)" in sub.source  # it counts a call too, as in a top-to-bottom run
+    ns = run(sub)
+    assert ns["f"](2) == 2 and ns["CALLS"] == 2
+
+
 def test_a_training_loop_is_kept_only_when_it_binds_what_is_read():
     cells = ("def step(w):\n    return w / 2\n", "w = 1.0\nfor _ in range(3):\n    w = step(w)\n",
              "def f(x):\n    return x * w\n")

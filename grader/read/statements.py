@@ -207,7 +207,10 @@ def reads(text: str, postponed: bool = False) -> Reads | None:
     while stack:
         table, running, owner = stack.pop()
         for sym in table.get_symbols():
-            if sym.is_referenced() and (sym.is_global() or table is top):
+            # a name declared global counts as read: `global N; N += 1` reads N, and the
+            # compiler's table does not mark an augmented assignment's name as referenced
+            if (sym.is_referenced() and (sym.is_global() or table is top)) or \
+                    (table is not top and sym.is_declared_global()):
                 (now if running else later).add(sym.get_name())
             if owner is not None and sym.is_declared_global() and sym.is_assigned():
                 writes.setdefault(owner, set()).add(sym.get_name())
