@@ -106,7 +106,7 @@ def judged(assignment: Assignment, submission: Submission, ran: tuple) -> Graded
     began = time.perf_counter()
     notes += _setup_notes(run.setup_errors, submission)
     context = Context(constants=dict(submission.constants), describe_line=submission.describe_line,
-                      missing=dict(submission.missing))
+                      missing=dict(submission.missing), running=submission.running())
     verdicts = [judge(case, outcome, context) for case, outcome in zip(assignment.cases, run.cases)]
     return Graded(submission.id, verdicts, notes, None, seconds + time.perf_counter() - began,
                   isolation, sum(outcome.seconds for outcome in run.cases))

@@ -59,6 +59,8 @@ class Context:
     describe_line: Callable[[int], str] = lambda n: f"line {n}"
     #: why a function is not defined, where the notebook says more than "nowhere"
     missing: dict = field(default_factory=dict)
+    #: where the top-level code that runs before any call is ("line 2 of cell 3 (“W = …”)")
+    running: str = ""
 
 
 def _call_failure(case: Case, outcome, index: int, context: Context) -> tuple[str, str]:
@@ -254,6 +256,11 @@ def _known(case: Case) -> _Known:
 def judge(case: Case, outcome, context: Context) -> Verdict:
     """Score one case from its outcome: the fraction of its checks that hold, or zero when a
     condition fails or nothing came back."""
+    if outcome.failure == "setup":  # stopped before any call: in the notebook's top-level code
+        where = f" at {context.running}" if context.running else ""
+        message = f"Running your notebook's top-level code{where} {outcome.detail}".rstrip()
+        return Verdict(case, 0.0, [f"{message}, before `{case.function}` could be called."],
+                       [outcome.failure])
     if outcome.failure:
         return Verdict(case, 0.0, [f"`{case.function}` {outcome.detail}".rstrip()],
                        [outcome.failure])

@@ -48,6 +48,16 @@ class Submission:
     heads: tuple[str, ...] = ()
     #: why a graded function is not defined, when the notebook says more than "nowhere"
     missing: Mapping[str, str] = field(default_factory=dict, hash=False)
+    #: (cell, line) of the kept statements that do more than define or import: the code that
+    #: runs before any graded call
+    computes: tuple[tuple[int, int], ...] = ()
+
+    def running(self, most: int = 3) -> str:
+        """Where the kept code that computes something at top level is, for a student told that
+        it failed: 'line 2 of cell 3 (“W = init()”), line 5 of cell 4 (…)'."""
+        places = [place(cell, line, self.heads) for cell, line in self.computes[:most]]
+        more = len(self.computes) - most
+        return ", ".join(places) + (f" and {more} more" if more > 0 else "")
 
     def describe_line(self, lineno: int) -> str:
         """Where line `lineno` (1-based) of `source` came from: 'line 3 of cell 7 (“def f(x):”)'."""
@@ -170,7 +180,10 @@ def _assemble(stmts, roots, heads, broken, submission_id, path, notes) -> Submis
     return Submission(submission_id, Path(path) if path is not None else None, source,
                       tuple(origin), functions, MappingProxyType(_constants(stmts, order)),
                       tuple(notes), None if None in statements else tuple(statements),
-                      tuple(heads), MappingProxyType({k: v for k, v in missing.items() if v}))
+                      tuple(heads), MappingProxyType({k: v for k, v in missing.items() if v}),
+                      tuple((stmts[i].cell, first_line(stmts[i].node)) for i in order
+                            if not (stmts[i].effects.movable or stmts[i].effects.defines
+                                    or stmts[i].effects.future)))
 
 
 def _is_annotations(node) -> bool:
