@@ -181,9 +181,9 @@ def test_a_definition_used_before_its_cell_is_moved_up_with_a_note():
               "def twice(fn):\n    return lambda x: fn(fn(x))\n", roots=["f"])
     assert sub.source.index("def twice") < sub.source.index("@twice")
     assert run(sub)["f"](0) == 2
-    assert sub.notes == ("line 1 of cell 1 (“@twice”) uses `twice` before cell 2 defines it: "
-                         "run top to bottom, the notebook would stop there; it is graded as if "
-                         "cell 2 had run first",)
+    assert sub.notes == ("line 1 of cell 1 (“@twice”) uses `twice` before line 1 of cell 2 "
+                         "(“def twice(fn):”) defines it: run top to bottom, the notebook would "
+                         "stop there; it is graded as if that line had run first",)
     assert sub.describe_line(sub.source.splitlines().index("@twice") + 1) == \
         "line 1 of cell 1 (“@twice”)"
 
@@ -194,6 +194,22 @@ def test_a_value_computed_after_its_use_is_not_moved():
     assert sub.notes == ("line 1 of cell 2 (“def f(x, eps=EPS):”) reads `EPS` before line 1 of "
                          "cell 3 (“EPS = np.float64(1e-8)”) assigns it: run top to bottom, it "
                          "raises NameError there",)
+
+
+def test_a_literal_assigned_after_its_use_at_definition_is_moved_up_once():
+    sub = ext("def f(x, k=K):\n    return x * k\n", "print(f(1))\n", "K = 3\n", roots=["f"])
+    assert run(sub)["f"](2) == 6
+    assert sub.notes == ("line 1 of cell 1 (“def f(x, k=K):”) uses `K` before line 1 of cell 3 "
+                         "(“K = 3”) assigns it: run top to bottom, the notebook would stop there; "
+                         "it is graded as if that line had run first",)
+
+
+def test_chains_of_top_level_calls_through_hundreds_of_statements_stay_bounded():
+    """Each g_i = f_i() calls a function reading g_(i-1): followed point by point, that is the
+    square of the number of statements; past a budget the slice keeps every binding instead."""
+    chain = "".join(f"def f{i}():\n    return g{i - 1} + 1\ng{i} = f{i}()\n" for i in range(1, 400))
+    sub = ext("g0 = 0\n" + chain, "def f():\n    return g399\n", roots=["f"])
+    assert run(sub)["f"]() == 399 and sub.notes == ()
 
 
 def test_a_redefined_base_class_is_seen_as_a_top_to_bottom_run_sees_it():

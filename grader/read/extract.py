@@ -318,13 +318,14 @@ def _reading_notes(sliced, stmts, heads, broken) -> list[str]:
     """Notes on names the kept code reads too early or that nothing binds, in the student's
     terms: the line and cell that reads them."""
     notes = []
-    for name, reader, binder, moved in sorted(sliced.early, key=lambda e: (e[1], e[0])):
+    for name, reader, binder, moved in sorted(set(sliced.early), key=lambda e: (e[1], e[0])):
         r, b = stmts[reader], stmts[binder]
         where = place(r.cell, r.first_read(name), heads)
         if moved:
-            notes.append(f"{where} uses `{name}` before cell {b.cell} defines it: run top to "
-                         f"bottom, the notebook would stop there; it is graded as if cell "
-                         f"{b.cell} had run first")
+            verb = "defines" if b.effects.defines or b.effects.imports else "assigns"
+            notes.append(f"{where} uses `{name}` before {place(b.cell, b.node.lineno, heads)} "
+                         f"{verb} it: run top to bottom, the notebook would stop there; it is "
+                         f"graded as if that line had run first")
         else:
             notes.append(f"{where} reads `{name}` before {place(b.cell, b.node.lineno, heads)} "
                          f"assigns it: run top to bottom, it raises NameError there")

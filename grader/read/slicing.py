@@ -59,8 +59,41 @@ def slice_statements(effects: Sequence[Effects], reads: Callable[[int], Reads | 
         if not binders.get(root):
             state.result.missing.append(root)
         state.need(root, END, frozenset([END]), None)
-    state.run()
+    try:
+        state.run(budget=_BUDGET_PER_STATEMENT * n + 2000)
+    except _TooIntricate:
+        return _coarse_slice(effects, reads, binders, wildcards, roots, state.result.missing)
     return state.finish()
+
+
+#: look-ups a slice may take per statement before it is worked out the coarse way: ordinary
+#: notebooks take a few; chains of calls at top level through hundreds of statements could
+#: take the square of their number
+_BUDGET_PER_STATEMENT = 40
+
+
+class _TooIntricate(Exception):
+    pass
+
+
+def _coarse_slice(effects, reads, binders, wildcards, roots, missing) -> Slice:
+    """A slice that keeps every binding of every name the kept code may read, wherever it is:
+    more than needed, in time linear in the notebook, for notebooks too intricate to follow
+    point by point."""
+    kept: dict[int, set[str]] = {}
+    todo, seen = list(roots), set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for i in binders.get(name, []) + wildcards:
+            first = i not in kept
+            kept.setdefault(i, set()).add(name)
+            found = reads(i) if first else None
+            if found is not None:
+                todo += found.now | found.later
+    return Slice(sorted(kept), kept, missing=missing)
 
 
 def _add_global_writers(effects, reads, text_of, binders) -> None:
@@ -104,8 +137,11 @@ class _State:
     def need(self, name: str, at: int, calls: frozenset, reader: int | None) -> None:
         self.work.append((name, at, calls, reader))
 
-    def run(self) -> None:
+    def run(self, budget: int) -> None:
         while self.work:
+            budget -= 1
+            if budget < 0:
+                raise _TooIntricate
             self._resolve(*self.work.pop())
 
     def _resolve(self, name, at, calls, reader) -> None:
