@@ -413,7 +413,7 @@ def _attack(name):
     os.kill(-1, signal.SIGKILL)
     time.sleep(3)
     _contained("kill(-1) reached no process of the grader")
-''', modes=(FULL, CONTAINED), error="sandbox worker failed",
+''', modes=(FULL, CONTAINED), error="your code stopped the process that runs it",
    by_mode={CONTAINED: {"error": None,
                         "public": ("contained: kill(-1) reached no process of the grader",)}}))
 
@@ -426,7 +426,7 @@ def _attack(name):
         os.kill(os.getppid(), signal.SIGKILL)
     except OSError as exc:
         _contained("killing its worker", exc)
-''', error="sandbox worker failed",
+''', error="your code stopped the process that runs it",
    by_mode={CONTAINED: {"error": None, "public": ("contained: killing its worker",)}}))
 
 H.append(Hostile("setsid_leftovers", '''

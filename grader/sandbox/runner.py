@@ -5,6 +5,7 @@ Knows nothing about references, tolerances or points: it turns calls into `CallO
 """
 import os
 import select
+import signal
 import socket
 import threading
 import time
@@ -33,6 +34,11 @@ DEFAULT_LIMITS = {
 
 class SandboxError(RuntimeError):
     """The sandbox itself misbehaved (the worker died or spoke out of protocol)."""
+
+
+class WorkerLost(SandboxError):
+    """The worker ended while a submission's child ran: the child's doing (it killed its parent
+    process, or every process it could), and said so to the student."""
 
 
 @dataclass
@@ -92,8 +98,10 @@ def _error(value) -> dict:
     lines = [[n, _text(f, 80)] for n, f in (lines if isinstance(lines, list) else [])
              if isinstance(n, int) and not isinstance(n, bool)][:8] \
         if isinstance(lines, list) and all(isinstance(x, list) and len(x) == 2 for x in lines) else []
-    return {"type": _text(value.get("type"), 80) or "Error",
-            "message": _text(value.get("message")), "lines": lines}
+    kind, message = _text(value.get("type"), 80) or "Error", _text(value.get("message"))
+    if kind == "BlockingIOError" and "Errno 11" in message:  # fork() at RLIMIT_NPROC
+        message += " (the process limit: the sandbox caps how many processes it may start)"
+    return {"type": kind, "message": message, "lines": lines}
 
 
 def _call_outcome(reply, call: Call, arrays: list) -> CallOutcome:
@@ -317,6 +325,10 @@ class Worker:
         job, order = handle
         try:
             outcome = self._collect(job)
+        except (WorkerLost, BrokenPipeError, ConnectionResetError):  # it went while a child ran
+            ended = self._worker_end()
+            self._fail()
+            raise SandboxError(_lost(ended)) from None
         except Exception as exc:  # the worker misbehaved (or we did): it is not used again
             self._fail()
             raise SandboxError(f"sandbox worker failed: {exc}") from None
@@ -325,6 +337,23 @@ class Worker:
         for position, index in enumerate(order):
             back[index] = outcome.cases[position]
         return RunOutcome(setup_errors=outcome.setup_errors, cases=back)
+
+    def _worker_end(self) -> str:
+        """How the worker process ended, where this process can ask ("" elsewhere)."""
+        if self.process is None or os.getpid() != self.owner:
+            return ""
+        try:
+            code = self.process.wait(timeout=2)
+        except Exception:
+            return ""
+        # bubblewrap passes a signal on as 128 + its number, as a shell does
+        number = -code if code < 0 else code - 128 if 128 < code < 160 else None
+        if number is None:
+            return f"exited with code {code}"
+        try:
+            return f"killed by signal {signal.Signals(number).name}"
+        except ValueError:
+            return f"killed by signal {number}"
 
     def _fail(self):
         """A worker that misbehaved is stopped (the next job starts a fresh one)."""
@@ -425,7 +454,7 @@ class Worker:
         """The worker's report that the child has ended (and every process it started)."""
         frame, problem = wire.FrameReader(self.result_read, 4096).read(time.monotonic() + 30)
         if problem:
-            raise SandboxError(f"worker stopped answering ({problem})")
+            raise WorkerLost(problem)
         report = wire.decode(frame)
         if not isinstance(report, dict) or report.get("kind") != "ended":
             raise SandboxError("malformed worker message")
@@ -522,6 +551,18 @@ def _cause(problem: str, ended: str, limits: dict, timeout: float) -> str:
     if "SIGXCPU" in ended:
         return f"used more than {limits['cpu_seconds']} s of CPU time"
     if "SIGKILL" in ended or "SIGSEGV" in ended:
-        return f"the process was {ended} (out of memory? the limit is {limits['memory_mb']} MiB)"
-    was = "was " if ended.startswith("killed") else ""
-    return f"the process {was}{ended} (sys.exit, os._exit or a signal to itself?)"
+        return (f"was {ended}: out of memory (the limit is {limits['memory_mb']} MiB), a crash "
+                "in native code, or a signal your code sent itself?")
+    if ended.startswith("killed"):
+        return (f"was {ended}, sent to the process that runs your code: did your code signal "
+                "itself (os.kill, signal.raise_signal)?")
+    return f"ended the process that runs it: it {ended} (os._exit or sys.exit?)"
+
+
+def _lost(ended: str) -> str:
+    """Why a submission stopped when its worker disappeared under it (WorkerLost)."""
+    how = f" ({ended})" if ended else ""
+    return ("your code stopped the process that runs it: the grader's worker process ended "
+            f"while your code ran{how}. Did it kill its parent process (os.kill(os.getppid(), "
+            "...)) or every process it could (os.kill(-1, ...))? The tests after that point "
+            "were not run")
