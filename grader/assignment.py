@@ -51,6 +51,8 @@ def find_course(start: Path | None = None) -> Path:
     raise AssignmentError(f"no course folder (with assignments/ and reference/) at or above {here}")
 
 
+#: the help of every command's --course option
+COURSE_HELP = "Folder holding assignments/ and reference/ (default: found from here)."
 #: names the folder that holds each assignment's default output folder (the test suite points
 #: it at its own folder)
 OUT_ENVIRONMENT = "GRADER_OUT"

@@ -60,7 +60,8 @@ __all__ = [
     "sample_sources",
 ]
 
-#: Notebook-level metadata of every generated notebook.
+#: Notebook-level metadata of every generated notebook (and "grader": {"assignment": name},
+#: which `grader check` compares with the public case file's assignment).
 METADATA = {
     "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
     "language_info": {"name": "python"},
@@ -244,9 +245,9 @@ def sample_path(course_root: Path, name: str, sample_src: Path) -> Path:
     return Path(course_root) / "assignments" / name / "samples" / f"{Path(sample_src).stem}.ipynb"
 
 
-def _new_notebook(cells: list[NotebookNode]) -> NotebookNode:
-    """A validated v4 notebook of `cells` with the fixed metadata."""
-    nb = v4.new_notebook(cells=cells, metadata=dict(METADATA))
+def _new_notebook(cells: list[NotebookNode], name: str) -> NotebookNode:
+    """A validated v4 notebook of `cells` with the fixed metadata, naming assignment `name`."""
+    nb = v4.new_notebook(cells=cells, metadata={**METADATA, "grader": {"assignment": name}})
     nbformat.validate(nb)
     return nb
 
@@ -293,7 +294,7 @@ def build_notebook(course_root: Path, name: str) -> NotebookNode:
         else:  # check
             cells.append(v4.new_code_cell(f'grader.check("{fname}")', id=cell_id,
                                           metadata={"tags": ["check"]}))
-    return _new_notebook(cells)
+    return _new_notebook(cells, name)
 
 
 def _todo_index(cells: list[NotebookNode], fname: str) -> int | None:
@@ -345,7 +346,7 @@ def build_sample(course_root: Path, name: str, sample_src: Path) -> NotebookNode
             edited = NotebookNode(dict(cells[index]))
             edited.source = cell.source()
             cells[index] = edited
-    return _new_notebook(first + cells + extra)
+    return _new_notebook(first + cells + extra, name)
 
 
 def render(nb: NotebookNode) -> str:

@@ -15,15 +15,15 @@ import click  # noqa: E402
 
 from grader import export as export_cli  # noqa: E402
 from grader import parallel, results  # noqa: E402
-from grader.assignment import (AssignmentError, default_out, find_course, load,  # noqa: E402
-                               load_public)
+from grader.assignment import (COURSE_HELP, AssignmentError, available,  # noqa: E402
+                               default_out, find_course, load, load_public)
 from grader.grade import (Graded, called_functions, grade_submission, judged, output_bytes,  # noqa: E402
                           run_submission, ungradable)
 from grader.discovery import survey  # noqa: E402
 from grader.gradebook import classfile  # noqa: E402
 from grader.gradebook import commands as gradebook_cli  # noqa: E402
 from grader.junit import write_junit  # noqa: E402
-from grader.notebook import validation_for  # noqa: E402
+from grader.notebook import notebook_assignment, validation_for  # noqa: E402
 from grader.sandbox import SandboxError, Worker, close_all, launch  # noqa: E402
 from grader.sandbox.layers import isolation_notice  # noqa: E402
 from grader.selfcheck import PUBLIC_CASES  # noqa: E402
@@ -281,7 +281,7 @@ def _pages(out, graded_list, spec, whole_class):
               default=None, help=f"Public case file (default: {PUBLIC_CASES} beside the notebook).")
 def check(notebook, assignment, cases_path):
     """Run the public cases against NOTEBOOK and explain each result (for students)."""
-    spec = _public_assignment(notebook.parent, assignment, cases_path)
+    spec, cases_path = _public_assignment(notebook, assignment, cases_path)
     try:
         submission = load_submission(notebook, roots=called_functions(spec))
     except SubmissionError as exc:
@@ -292,28 +292,54 @@ def check(notebook, assignment, cases_path):
     finally:
         worker.close()
     click.echo(results.report_text(graded, spec), nl=False)
+    if cases_path and all("missing" in v.codes for v in graded.verdicts):
+        click.echo(f"None of the functions {cases_path.name} tests ({', '.join(spec.functions)}) "
+                   f"is defined in {notebook.name}: is it the case file of this notebook's "
+                   f"assignment? It holds the public cases of {spec.name!r}.")
     sys.exit(0 if all(v.passed for v in graded.verdicts) else 1)
 
 
-def _public_assignment(folder: Path, name, cases_path):
-    """Public cases from the student's case file, or from the course checkout."""
-    cases_path = cases_path or folder / PUBLIC_CASES
+def _public_assignment(notebook: Path, name, cases_path):
+    """(public cases, the case file they came from): the student's case file (beside the
+    notebook, or --cases), or the course checkout's cases of --assignment. A case file of
+    another assignment than the notebook's, or none, is a one-line error saying what to do."""
+    belongs = name or notebook_assignment(notebook)
+    path = cases_path or notebook.parent / PUBLIC_CASES
+    came_with = f"the {PUBLIC_CASES} that came with the {belongs} notebook" if belongs \
+        else f"the {PUBLIC_CASES} that came with your notebook"
     try:
-        if cases_path.is_file():
-            spec = load_public(cases_path)
-            if name and name != spec.name:
-                _fail(f"{cases_path} holds the cases of {spec.name!r}, not {name!r}")
-            return spec
-        if name:
-            return load(name, find_course()).public()
+        if path.is_file():
+            spec = load_public(path)
+            if belongs and belongs != spec.name:
+                _fail(f"{path} holds the public cases of {spec.name!r}, but {notebook.name} is "
+                      f"the {belongs!r} notebook: put {came_with} beside it (or pass --cases "
+                      "FILE)")
+            return spec, path
+        if cases_path:
+            _fail(f"{cases_path}: no such file")
+        course = _course_or_none()
+        if name and course:
+            return load(name, course).public(), None
     except AssignmentError as exc:
         _fail(str(exc))
-    _fail(f"no {PUBLIC_CASES} beside the notebook; pass --assignment NAME or --cases FILE")
+    if not course:  # a student's machine: the case file is what they need
+        _fail(f"no {PUBLIC_CASES} beside {notebook.name}: put {came_with} in "
+              f"{notebook.parent}/ (or pass --cases FILE)")
+    _fail(f"no {PUBLIC_CASES} beside {notebook.name}: pass --assignment NAME (this course has "
+          f"{', '.join(available(course))}) or --cases FILE")
+
+
+def _course_or_none():
+    try:
+        return find_course()
+    except AssignmentError:
+        return None
 
 
 @main.command()
 @click.argument("names", nargs=-1, required=True)
-@click.option("--course", type=click.Path(path_type=Path, file_okay=False), default=None)
+@click.option("--course", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help=COURSE_HELP)
 def build(names, course):
     """Regenerate each assignment's student notebook, samples and public case file from its
     template and reference (instructors only)."""
@@ -335,7 +361,8 @@ def build(names, course):
 
 @main.command()
 @click.argument("names", nargs=-1)
-@click.option("--course", type=click.Path(path_type=Path, file_okay=False), default=None)
+@click.option("--course", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help=COURSE_HELP)
 @click.option("--markdown", is_flag=True, help="Print the table in Markdown (for the README).")
 @click.option("--verbose", is_flag=True, help="Also list every catalogue entry.")
 @click.option("--readme", type=click.Path(path_type=Path, dir_okay=False), default=None,

@@ -24,7 +24,7 @@ from pathlib import Path
 import click
 
 import grader
-from grader.assignment import AssignmentError, find_course, load
+from grader.assignment import COURSE_HELP, AssignmentError, find_course, load
 
 PACKAGE = Path(grader.__file__).resolve().parent
 ASSIGNMENT_FILES = ("spec.toml", "cases.py", "public_cases.bin")
@@ -318,9 +318,11 @@ def export():
 
 @export.command()
 @click.argument("assignment")
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
-              default=Path("autograder.zip"), show_default=True)
-@click.option("--course", type=click.Path(path_type=Path, file_okay=False), default=None)
+@click.option("-o", "--out", "output", type=click.Path(path_type=Path, dir_okay=False),
+              default=Path("autograder.zip"), show_default=True,
+              help="The autograder zip to write (holds the hidden cases: never share it).")
+@click.option("--course", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help=COURSE_HELP)
 def gradescope(assignment, output, course):
     """Write a Gradescope autograder zip for ASSIGNMENT (setup.sh, run_autograder, the grader
     source, the assignment and its references)."""
@@ -334,13 +336,14 @@ def gradescope(assignment, output, course):
 
 @export.command()
 @click.argument("assignment")
-@click.option("-o", "--output", type=click.Path(path_type=Path, file_okay=False), required=True,
-              help="Folder for the student repository template.")
+@click.option("-o", "--out", "output", type=click.Path(path_type=Path, file_okay=False),
+              required=True, help="Folder for the student repository template.")
 @click.option("--bundle-repo", default=None, metavar="OWNER/REPO",
               help="Private repository holding `grader export bundle` output: the workflow "
                    "fetches it with the GRADING_TOKEN secret and grades hidden cases too. "
                    "Without it the workflow grades the public cases only.")
-@click.option("--course", type=click.Path(path_type=Path, file_okay=False), default=None)
+@click.option("--course", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help=COURSE_HELP)
 def github(assignment, output, bundle_repo, course):
     """Write a GitHub Classroom repository template for ASSIGNMENT: the notebook, the public
     cases, .github/workflows/grade.yml (job summary table, `Points X/Y`) and GRADING.md."""
@@ -356,8 +359,10 @@ def github(assignment, output, bundle_repo, course):
 
 @export.command(name="bundle")
 @click.argument("assignment")
-@click.option("-o", "--output", type=click.Path(path_type=Path, file_okay=False), required=True)
-@click.option("--course", type=click.Path(path_type=Path, file_okay=False), default=None)
+@click.option("-o", "--out", "output", type=click.Path(path_type=Path, file_okay=False),
+              required=True, help="Folder for the bundle (holds the references: keep it private).")
+@click.option("--course", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help=COURSE_HELP)
 def bundle_command(assignment, output, course):
     """Write the private grading bundle of ASSIGNMENT (grader source, assignment, references)
     to a folder, e.g. the checkout of a private repository for `export github --bundle-repo`."""

@@ -293,6 +293,17 @@ def _quiet():
         logger.removeFilter(drop)
 
 
+def notebook_assignment(path: Path) -> str | None:
+    """The assignment a notebook says it belongs to: its metadata's grader.assignment, which the
+    notebooks `grader build` hands out carry. None for any other notebook or an unreadable file."""
+    try:
+        name = json.loads(Path(path).read_bytes().decode("utf-8-sig"))["metadata"]["grader"][
+            "assignment"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return name if isinstance(name, str) else None
+
+
 def __getattr__(name: str):
     """Finding submissions moved to grader.discovery; its names stay importable from here."""
     if name in ("Found", "discover", "discover_found", "survey"):

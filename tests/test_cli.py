@@ -6,6 +6,7 @@ import re
 import shutil
 import zipfile
 
+import click
 import nbformat
 import pytest
 from click.testing import CliRunner
@@ -251,3 +252,74 @@ def test_a_graderignore_names_what_is_not_a_submission(mixed, tmp_path):
     result, rows, _ = grade_mixed(mixed, tmp_path)
     assert result.exit_code == 1 and set(rows) == {"alice", "submissions.zip", "s07"}
     assert "hw.py" not in result.output and "s08" not in result.output
+
+
+# ---- grader check tells a student what to do ---------------------------------------------------
+
+def test_check_without_a_case_file_outside_the_course_says_where_it_goes(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a student's machine: no course folder anywhere above
+    notebook = student_notebook(tmp_path / "mine.ipynb")
+    for extra in ([], ["--assignment", "rnn_linear"]):
+        result = CliRunner().invoke(main, ["check", str(notebook), *extra])
+        assert result.exit_code == 2
+        assert f"put the public_cases.bin that came with the rnn_linear notebook in {tmp_path}/" \
+            in result.output
+        assert "--assignment" not in result.output and "no course folder" not in result.output
+
+
+def test_check_refuses_the_case_file_of_another_assignment(tmp_path):
+    shutil.copy(COURSE / "assignments" / "gates" / "public_cases.bin", tmp_path)
+    notebook = student_notebook(tmp_path / "mine.ipynb")
+    result = CliRunner().invoke(main, ["check", str(notebook)])
+    assert result.exit_code == 2
+    assert "holds the public cases of 'gates', but mine.ipynb is the 'rnn_linear' notebook" \
+        in result.output
+
+    # a notebook that does not say its assignment: the missing functions give the hint
+    nb = nbformat.read(notebook, as_version=4)
+    del nb.metadata["grader"]
+    nbformat.write(nb, notebook)
+    result = CliRunner().invoke(main, ["check", str(notebook)])
+    assert result.exit_code == 1
+    assert "None of the functions public_cases.bin tests (sigmoid, " in result.output
+    assert "It holds the public cases of 'gates'." in result.output
+
+
+def test_handouts_name_their_assignment():
+    from grader.notebook import notebook_assignment
+
+    for name in ("gates", "rnn_linear", "rnn_bptt", "lstm"):
+        folder = COURSE / "assignments" / name
+        assert notebook_assignment(folder / f"{name}.ipynb") == name
+        assert {notebook_assignment(p) for p in (folder / "samples").glob("*.ipynb")} <= {name, None}
+
+
+# ---- one vocabulary of options -------------------------------------------------------------------
+
+def _commands(command, path=("grader",)):
+    if isinstance(command, click.Group):
+        for name, sub in command.commands.items():
+            yield from _commands(sub, (*path, name))
+    else:
+        yield " ".join(path), command
+
+
+def test_every_option_has_help_and_outputs_are_named_one_way():
+    """Every option says what it does; whatever writes a file or folder is -o/--out; every
+    --course says the same."""
+    from grader.assignment import COURSE_HELP
+
+    options = [(where, option) for where, command in _commands(main)
+               for option in command.params if isinstance(option, click.Option)]
+    assert len(options) > 40
+    problems = [f"{where} {option.opts}: no help" for where, option in options if not option.help]
+    problems += [f"{where} {option.opts}: --output, not -o/--out" for where, option in options
+                 if "--output" in option.opts]
+    problems += [f"{where} --out without -o" for where, option in options
+                 if "--out" in option.opts and "-o" not in option.opts]
+    problems += [f"{where} --course: {option.help!r}" for where, option in options
+                 if "--course" in option.opts and option.help != COURSE_HELP]
+    assert problems == []
+    writers = {where for where, option in options if "--out" in option.opts}
+    assert {"grader grade", "grader regrade", "grader export gradescope", "grader export github",
+            "grader export bundle", "grader gradebook export"} <= writers

@@ -308,7 +308,8 @@ def _lms_ids(values) -> dict:
               "canvas_id, sis_user_id, sis_login_id, section).")
 @click.option("--lms-id", "lms_ids", multiple=True, metavar="ASSIGNMENT=ID",
               help="The LMS's id of an assignment, for Canvas column names 'Title (ID)'.")
-@click.option("--out", "output", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+@click.option("-o", "--out", "output", type=click.Path(path_type=Path, dir_okay=False,
+                                                      allow_dash=True),
               default="-", show_default=True, help="CSV file to write (-: standard output).")
 @_where
 def export(fmt, which, names, roster, lms_ids, output, gradebook_path, course):

@@ -4,11 +4,9 @@ from pathlib import Path
 
 import click
 
+from grader.assignment import COURSE_HELP
 from grader.discovery import PICK_SYNTAX, Pick
 from grader.gradebook.store import ENVIRONMENT, FILENAME
-
-#: the --course option of every command that reads a course
-COURSE_HELP = "Folder holding assignments/ and reference/ (default: found from here)."
 
 
 def _pick(ctx, param, value):
