@@ -12,6 +12,7 @@ nudged by a few ulps, gets the same verdicts and feedback.
 import copy
 import functools
 import inspect
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -54,8 +55,14 @@ def _body_lines(module):
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory):
-    out = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", str(COURSE), "--no-deps",
+    """The wheel pip builds, from a copy of what it reads (setuptools writes build/ and
+    *.egg-info beside the sources: never into the checkout)."""
+    source, out = tmp_path_factory.mktemp("source"), tmp_path_factory.mktemp("wheel")
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(COURSE / name, source)
+    shutil.copytree(COURSE / "grader", source / "grader",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    subprocess.run([sys.executable, "-m", "pip", "wheel", str(source), "--no-deps",
                     "--no-build-isolation", "-q", "-w", str(out)], check=True,
                    capture_output=True)
     (path,) = out.glob("grader-*.whl")
