@@ -152,10 +152,10 @@ def stop_all(stopping: list) -> None:
         if not ended:
             process.kill()
             process.wait()
-            if leftovers is not None:
-                from grader.sandbox.contain import remove_leftovers
+        if leftovers is not None and (not ended or os.path.lexists(leftovers[0])):
+            from grader.sandbox.contain import remove_leftovers
 
-                remove_leftovers(*leftovers)
+            remove_leftovers(*leftovers)
 
 
 def stop_early() -> None:
