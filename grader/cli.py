@@ -13,6 +13,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import click  # noqa: E402
 
+from grader import classroom  # noqa: E402
 from grader import export as export_cli  # noqa: E402
 from grader import parallel, results  # noqa: E402
 from grader.assignment import (COURSE_HELP, AssignmentError, available,  # noqa: E402
@@ -384,7 +385,7 @@ def mutants(names, course, markdown, verbose, readme):
 main.add_command(gradebook_cli.gradebook)
 main.add_command(gradebook_cli.regrade)
 main.add_command(export_cli.export)
-main.add_command(export_cli.summary)
+main.add_command(classroom.summary)
 
 if __name__ == "__main__":
     main()

@@ -1,6 +1,6 @@
-"""Grading elsewhere: a Gradescope autograder zip, a GitHub Classroom / GitHub Actions workflow,
-the instructor's private grading bundle both can use, and `grader summary` (a Markdown table and
-the `Points X/Y` line from results.json files).
+"""Grading elsewhere: a Gradescope autograder zip, a GitHub Classroom / GitHub Actions workflow
+(which reports through `grader summary`, grader/classroom.py) and the instructor's private
+grading bundle both can use.
 
 A bundle is what grading an assignment needs, outside this checkout: a wheel of the grader
 package (built here from its source, no build tools needed: the sandbox's worker imports the
@@ -14,7 +14,6 @@ import base64
 import functools
 import hashlib
 import io
-import json
 import re
 import stat
 import zipfile
@@ -226,76 +225,10 @@ def github_files(course: Path, name: str, bundle_repo: str | None) -> dict:
     if not bundle_repo:  # the grader package holds no reference and no hidden case
         files[f".grader/{wheel_name}"] = wheel_bytes
     values = {"assignment": name, "bundle_repo": bundle_repo}
-    files[".github/workflows/grade.yml"] = _template("grade.yml.j2", **values)
+    files[".github/workflows/classroom.yml"] = _template("classroom.yml.j2", **values)
     files[".github/grade.sh"] = _template("grade.sh.j2", **values)
     files["GRADING.md"] = _template("GRADING.md.j2", **values)
     return files
-
-
-# ---- grader summary -------------------------------------------------------------------------
-
-def read_results(folder: Path) -> list:
-    """[(submission id, results.json content)] under folder (or one results.json file)."""
-    folder = Path(folder)
-    paths = [folder] if folder.is_file() else sorted(folder.rglob("results.json"))
-    found = []
-    for path in paths:
-        try:
-            data = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ExportError(f"{path}: not a results.json ({exc})") from None
-        submission = data.get("extra_data", {}).get("submission") or path.parent.name
-        found.append((submission, data))
-    return found
-
-
-def max_score(data: dict) -> float:
-    given = data.get("extra_data", {}).get("max_score")
-    return float(given) if given is not None else sum(t.get("max_score", 0)
-                                                     for t in data.get("tests", []))
-
-
-def _n(value: float) -> str:
-    return f"{round(float(value), 2):g}"
-
-
-def _cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
-def markdown_summary(found: list) -> str:
-    """One submission: a table of its tests, what to fix, and `Points X/Y` (the line GitHub
-    Classroom reads). Several: a table of submissions."""
-    if len(found) == 1:
-        submission, data = found[0]
-        assignment = data.get("extra_data", {}).get("assignment", "")
-        lines = [f"### {assignment + ': ' if assignment else ''}{_n(data.get('score', 0))} / "
-                 f"{_n(max_score(data))} points ({submission})", "",
-                 "| | Test | Points |", "|---|---|---:|"]
-        fixes = []
-        for test in data.get("tests", []):
-            hidden = test.get("visibility") != "visible"
-            mark = "✅" if test.get("status") == "passed" else "❌"
-            name = _cell(test.get("name", "")) + (" *(hidden)*" if hidden else "")
-            lines.append(f"| {mark} | {name} | {_n(test.get('score', 0))} / "
-                         f"{_n(test.get('max_score', 0))} |")
-            if not hidden and test.get("status") != "passed":
-                fixes.append((test.get("name", ""), test.get("output", "")))
-        if fixes:
-            lines += ["", "#### What to fix", ""]
-            for name, output in fixes:
-                body = output.strip().replace("\n", "\n  ")
-                lines.append(f"- **{_cell(name)}**: {body}")
-        lines += ["", f"Points {_n(data.get('score', 0))}/{_n(max_score(data))}"]
-        return "\n".join(lines) + "\n"
-    lines = ["| Submission | Score | Failed tests |", "|---|---:|---:|"]
-    for submission, data in found:
-        failed = sum(1 for t in data.get("tests", []) if t.get("status") != "passed")
-        lines.append(f"| {_cell(submission)} | {_n(data.get('score', 0))} / "
-                     f"{_n(max_score(data))} | {failed} |")
-    total, top = sum(d.get("score", 0) for _, d in found), sum(max_score(d) for _, d in found)
-    lines += ["", f"{len(found)} submissions, {_n(total)} of {_n(top)} points in all."]
-    return "\n".join(lines) + "\n"
 
 
 # ---- commands -------------------------------------------------------------------------------
@@ -346,7 +279,9 @@ def gradescope(assignment, output, course):
               help=COURSE_HELP)
 def github(assignment, output, bundle_repo, course):
     """Write a GitHub Classroom repository template for ASSIGNMENT: the notebook, the public
-    cases, .github/workflows/grade.yml (job summary table, `Points X/Y`) and GRADING.md."""
+    cases, .github/workflows/classroom.yml ("Autograding Tests": grades, reports the score to
+    GitHub Classroom through its autograding reporter, a job summary table, the feedback page as
+    an artifact) and GRADING.md."""
     try:
         files = github_files(_course(course), assignment, bundle_repo)
     except (AssignmentError, ExportError) as exc:
@@ -373,20 +308,3 @@ def bundle_command(assignment, output, course):
     write_folder(output, files)
     click.echo(f"{assignment}: wrote {len(files)} files to {output}/ (holds the references: "
                "keep it private)")
-
-
-@click.command()
-@click.argument("out", type=click.Path(path_type=Path, exists=True))
-def summary(out):
-    """Print the Markdown summary of the results.json files under OUT: for one submission a
-    table of its tests and the `Points X/Y` line GitHub Classroom reads, for several a table of
-    submissions. Append it to $GITHUB_STEP_SUMMARY in a workflow."""
-    try:
-        found = read_results(out)
-    except ExportError as exc:
-        _fail(str(exc))
-    if not found:
-        _fail(f"no results.json under {out}")
-    click.echo(markdown_summary(found), nl=False)
-
-

