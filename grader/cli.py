@@ -368,11 +368,25 @@ def build(names, course):
 @click.option("--verbose", is_flag=True, help="Also list every catalogue entry.")
 @click.option("--readme", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Also write the Markdown table between the mutants markers of this file.")
-def mutants(names, course, markdown, verbose, readme):
+@click.option("--generated", is_flag=True,
+              help="Instead: the mutants generated from each reference, and which the tests kill.")
+@click.option("--json", "as_json", is_flag=True, help="With --generated: print JSON for scripts.")
+def mutants(names, course, markdown, verbose, readme, generated, as_json):
     """Grade each assignment's catalogue of realistic mistakes and correct variants
-    (assignments/<name>/mutants.py) and print what the grader catches and names."""
+    (assignments/<name>/mutants.py) and print what the grader catches and names; with
+    --generated, measure the tests against the mistakes generated from the reference."""
     from grader import mutation
 
+    if generated:
+        from grader.judge import strength
+
+        try:
+            folder = find_course(course)
+            found = [strength.measure(name, folder) for name in (names or available(folder))]
+        except AssignmentError as exc:
+            _fail(str(exc))
+        click.echo(strength.as_json(found) if as_json else strength.table(found), nl=not as_json)
+        return
     try:
         measurements = mutation.measure_all(names, find_course(course))
         if readme:

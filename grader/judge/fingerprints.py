@@ -1,0 +1,197 @@
+"""Running the reference and its generated mutants on an assignment's cases, in the grading
+process: they are trusted code (the reference's, edited by the grader), never a student's.
+
+A mutant's outcome on a case is judged exactly as a student's would be (the same call plans,
+the same decoding, the same verdicts), so "killed" means what it means for a student: a test
+takes points. Equivalent mutants (the reference's values on every case) and mutants that do not
+run are set apart: the first may reveal a weak case, the second name no value.
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from grader.judge.mutants import Mutant, Shapes, generate
+from grader.judge.verdicts import Context, judge
+from grader.sandbox import harness
+from grader.sandbox.runner import _case_outcome, plan
+
+#: how close a mutant's value must be to the reference's to count as the same value
+SAME = 1e-12
+
+
+def reference_module(course: Path, name: str):
+    """The assignment's reference module (reference/<name>.py of the course)."""
+    if str(course) not in sys.path:
+        sys.path.insert(0, str(course))
+    return importlib.import_module(f"reference.{name}")
+
+
+def graded_functions(assignment) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(assignment.functions))
+
+
+def namespace_of(module) -> dict:
+    """The functions the cases may call, taken from the reference module."""
+    return {k: v for k, v in vars(module).items() if callable(v)}
+
+
+def run_case(namespace: dict, case):
+    """The case's outcome when its calls are made on `namespace`'s functions."""
+    with np.errstate(all="ignore"):
+        replies, arrays = harness.run_case(namespace, plan(case.calls))
+    return _case_outcome({"calls": replies, "seconds": 0.0}, case.calls, arrays)
+
+
+def trace_shapes(namespace: dict, cases: Iterable, functions: tuple[str, ...]) -> Shapes:
+    """Each graded function's locals and the shapes they took, from running the reference on
+    the cases (the first few that call each function)."""
+    seen: dict[str, dict[str, set]] = {f: {} for f in functions}
+    codes = {namespace[f].__code__: f for f in functions if f in namespace}
+
+    def tracer(frame, event, arg):
+        function = codes.get(frame.f_code)
+        if function is None:
+            return None
+        if event in ("line", "return"):
+            record = seen[function]
+            for name, value in frame.f_locals.items():
+                record.setdefault(name, set()).add(_kind(value))
+        return tracer
+
+    counted = {f: 0 for f in functions}
+    previous = sys.gettrace()
+    sys.settrace(tracer)
+    try:
+        for case in cases:
+            if counted.get(case.function, 3) < 3:
+                counted[case.function] += 1
+                run_case(namespace, case)
+    finally:
+        sys.settrace(previous)
+    return Shapes({f: {name: frozenset(kinds) for name, kinds in locals_.items()}
+                   for f, locals_ in seen.items()})
+
+
+def _kind(value):
+    if isinstance(value, np.ndarray) and value.dtype.kind in "fiub":
+        return value.shape
+    if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
+        return ()
+    return None
+
+
+@dataclass
+class Evaluated:
+    """One mutant on every case: which cases it fails (public and all), whether it ran and
+    whether its values are the reference's."""
+    mutant: Mutant
+    runs: bool = True
+    equivalent: bool = False
+    #: every case's returned parts (None where the case does not call the mutated function)
+    values: list = field(default_factory=list, repr=False)
+    failed_public: list = field(default_factory=list)
+    failed: list = field(default_factory=list)
+    #: each failing case's first message: what a student with this mistake reads
+    messages: dict = field(default_factory=dict)
+
+    @property
+    def killed(self) -> bool:
+        return bool(self.failed)
+
+
+def evaluate(assignment, module) -> list[Evaluated]:
+    """Generate every graded function's mutants and judge each on every case."""
+    functions = graded_functions(assignment)
+    base = namespace_of(module)
+    shapes = trace_shapes(base, assignment.cases, functions)
+    source = Path(module.__file__).read_text()
+    reference = [run_case(base, case) for case in assignment.cases]
+    found = []
+    for mutant in generate(source, functions, shapes):
+        found.append(_evaluate(mutant, module, assignment.cases, reference))
+    return found
+
+
+def _evaluate(mutant: Mutant, module, cases, reference) -> Evaluated:
+    namespace = {"__name__": module.__name__, "__file__": module.__file__}
+    try:
+        exec(compile(mutant.tree, f"<mutant {mutant.id}>", "exec"), namespace)
+    except Exception:
+        return Evaluated(mutant, runs=False)
+    outcome = Evaluated(mutant)
+    same, ran = True, False
+    for index, (case, expected) in enumerate(zip(cases, reference)):
+        if not any(c.function == mutant.function for c in case.calls):
+            outcome.values.append(None)
+            continue
+        result = run_case(namespace, case)
+        outcome.values.append([call.parts if call.ok else None for call in result.calls])
+        ran = ran or all(call.ok for call in result.calls)
+        same = same and _same_values(result, expected)
+        verdict = judge(case, result, Context())
+        if not verdict.passed:
+            outcome.failed.append(index)
+            if case.visibility == "public":
+                outcome.failed_public.append(index)
+            outcome.messages[index] = verdict.messages[0] if verdict.messages else ""
+    outcome.runs, outcome.equivalent = ran, ran and same
+    return outcome
+
+
+def case_values(namespace: dict, cases) -> list:
+    """Every case's returned parts when its calls are made on `namespace` (None for a call
+    that failed), for comparing a hand-written mistake with the generated ones."""
+    values = []
+    for case in cases:
+        result = run_case(namespace, case)
+        values.append([call.parts if call.ok else None for call in result.calls])
+    return values
+
+
+def same_everywhere(mine: list, theirs: list, rtol: float = 1e-9) -> bool:
+    """Whether two runs over the cases returned the same values wherever both returned any
+    (and both returned something at least once)."""
+    compared = 0
+    for a_case, b_case in zip(mine, theirs):
+        if a_case is None or b_case is None:
+            continue
+        for a_call, b_call in zip(a_case, b_case):
+            if (a_call is None) != (b_call is None):
+                return False
+            for a, b in zip(a_call or (), b_call or ()):
+                if isinstance(a, str) or isinstance(b, str):
+                    if a != b if isinstance(a, str) and isinstance(b, str) else True:
+                        return False
+                    continue
+                a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+                if a.shape != b.shape:
+                    return False
+                scale = max(float(np.abs(b).max()) if b.size else 0.0, 1e-300)
+                if b.size and not float(np.abs(a - b).max()) <= rtol * scale:
+                    return False
+                compared += 1
+    return compared > 0
+
+
+def _same_values(result, expected) -> bool:
+    for mine, theirs in zip(result.calls, expected.calls):
+        if mine.ok != theirs.ok:
+            return False
+        for a, b in zip(mine.parts, theirs.parts):
+            if isinstance(a, str) or isinstance(b, str):
+                if not (isinstance(a, str) and isinstance(b, str) and a == b):
+                    return False
+                continue
+            a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+            if a.shape != b.shape:
+                return False
+            scale = float(np.abs(b).max()) if b.size else 0.0
+            if b.size and float(np.abs(a - b).max()) > SAME * max(scale, 1.0):
+                return False
+    return True

@@ -1,0 +1,305 @@
+"""First-order mutants of a reference: the mistakes backpropagation code is made of, generated
+from the reference's own syntax tree instead of listed by hand.
+
+Each operator models one way gradient code goes wrong: a variable used in place of another of
+the same shape (c_prev for c, a gate's output for its pre-activation, S[:, k] for S[:, k−1]),
+operands or targets exchanged (y − t for t − y, di for dg, X @ W for W @ X, returned values in
+another order), a term or factor left out (an addend, `+=` made `=`, a local derivative, a
+carry), a derivative or activation of the wrong kind (tanh for σ), a reduction changed (sum
+for mean, another axis, 1/N missing or extra), a loop bound or index off by one or a loop run
+the other way, a transpose missing or extra, a constant changed or a sign flipped. Operators
+know nothing about any assignment: they see names, operators, shapes and calls.
+
+A mutant is the whole reference module with one change; it is trusted code (the reference's,
+edited by the grader) and runs in the grading process only (grader.judge.fingerprints).
+"""
+from __future__ import annotations
+
+import ast
+import copy
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+#: non-commutative binary operators whose operands a student may exchange
+_ORDERED = {ast.Sub: "−", ast.Div: "/", ast.MatMult: "@"}
+_ACTIVATIONS = {"tanh": "sigmoid", "sigmoid": "tanh"}
+_REDUCTIONS = {"sum": "mean", "mean": "sum"}
+#: at most this many mutants per function (first order; generation order is deterministic)
+MAX_PER_FUNCTION = 1500
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """One change of one reference function. `what` says what changed, in the reference's
+    own names (`uses c where c_prev belongs`); `before` and `after` are the changed expression
+    or statement as source, for words in the handout's notation."""
+    id: str
+    function: str
+    operator: str
+    line: int
+    what: str
+    before: str
+    after: str
+    tree: ast.Module
+
+    def source(self) -> str:
+        return ast.unparse(self.tree)
+
+
+@dataclass(frozen=True)
+class Shapes:
+    """What a traced run of the reference saw: each local's shapes ("()" for a Python or
+    numpy number, None for anything else) in each function."""
+    of: dict  # function -> {local name: frozenset of shape tuples}
+
+    def same_kind(self, function: str, a: str, b: str) -> bool:
+        locals_ = self.of.get(function, {})
+        if a not in locals_ or b not in locals_:
+            return False
+        return bool(locals_[a] & locals_[b]) and None not in locals_[a] | locals_[b]
+
+
+def generate(source: str, functions: tuple[str, ...], shapes: Shapes) -> list[Mutant]:
+    """The first-order mutants of `functions` in the reference module `source`."""
+    module = ast.parse(source)
+    found: list[Mutant] = []
+    for index, node in enumerate(module.body):
+        if isinstance(node, ast.FunctionDef) and node.name in functions:
+            found += _mutants_of(module, index, node, shapes)[:MAX_PER_FUNCTION]
+    return found
+
+
+def _mutants_of(module: ast.Module, index: int, function: ast.FunctionDef,
+                shapes: Shapes) -> list[Mutant]:
+    nodes = list(ast.walk(function))
+    loop_vars = {n.target.id for n in nodes if isinstance(n, ast.For)
+                 and isinstance(n.target, ast.Name)}
+    site = _Site(function.name, shapes, loop_vars,
+                 sorted({ast.unparse(n) for n in nodes if isinstance(n, ast.Slice)}))
+    found, seen = [], set()
+    for position, node in enumerate(nodes):
+        for operator, replacement, what in site.candidates(node):
+            tree = copy.deepcopy(module)
+            target = list(ast.walk(tree.body[index]))[position]
+            if not _replace(tree.body[index], target, replacement):
+                continue
+            ast.fix_missing_locations(tree)
+            after = ast.unparse(replacement) if isinstance(replacement, ast.AST) else ""
+            key = (ast.unparse(tree.body[index]))
+            if key in seen:  # two changes that read the same: one mutant
+                continue
+            seen.add(key)
+            line = getattr(node, "lineno", function.lineno)
+            found.append(Mutant(f"{function.name}:{operator}:{line}:{len(found)}",
+                                function.name, operator, line, what, ast.unparse(node),
+                                after, tree))
+    return found
+
+
+def _replace(root: ast.AST, old: ast.AST, new: ast.AST | None) -> bool:
+    """Put `new` where `old` is under `root` (None: remove a statement)."""
+    for parent in ast.walk(root):
+        for field, value in ast.iter_fields(parent):
+            if value is old:
+                if new is None:
+                    return False
+                setattr(parent, field, new)
+                return True
+            if isinstance(value, list) and any(v is old for v in value):
+                i = next(i for i, v in enumerate(value) if v is old)
+                if new is None:
+                    if len(value) == 1:
+                        value[i] = ast.Pass()
+                    else:
+                        del value[i]
+                else:
+                    value[i] = new
+                return True
+    return False
+
+
+class _Site:
+    """The candidate changes of each node of one function."""
+
+    def __init__(self, function: str, shapes: Shapes, loop_vars: set, slices: list):
+        self.function, self.shapes, self.loop_vars, self.slices = \
+            function, shapes, loop_vars, slices
+        self.locals = sorted(shapes.of.get(function, {}))
+
+    def candidates(self, node) -> Iterator[tuple[str, ast.AST | None, str]]:
+        kind = type(node).__name__
+        yield from getattr(self, f"_{kind}", lambda n: ())(node)
+
+    # ---- names: a variable for another of the same shape
+    def _Name(self, node):
+        if not isinstance(node.ctx, ast.Load):
+            return
+        for other in self.locals:
+            if other != node.id and self.shapes.same_kind(self.function, node.id, other):
+                yield "substitute", ast.Name(other, ast.Load()), f"uses {other} where {node.id} belongs"
+
+    # ---- binary operators: exchanged operands, a dropped term or factor, a transpose
+    def _BinOp(self, node):
+        symbol = _ORDERED.get(type(node.op))
+        if symbol is not None and ast.dump(node.left) != ast.dump(node.right):
+            swapped = ast.BinOp(copy.deepcopy(node.right), node.op, copy.deepcopy(node.left))
+            yield "swap-operands", swapped, f"the operands of {symbol} exchanged"
+        if isinstance(node.op, (ast.Add, ast.Sub)):
+            yield "drop-term", copy.deepcopy(node.left), f"leaves out the term {ast.unparse(node.right)}"
+            if isinstance(node.op, ast.Add):
+                yield "drop-term", copy.deepcopy(node.right), f"leaves out the term {ast.unparse(node.left)}"
+            yield "flip-operator", ast.BinOp(copy.deepcopy(node.left),
+                                             ast.Sub() if isinstance(node.op, ast.Add) else ast.Add(),
+                                             copy.deepcopy(node.right)), "+ and − exchanged"
+        elif isinstance(node.op, ast.Mult):
+            yield "drop-factor", copy.deepcopy(node.left), f"leaves out the factor {ast.unparse(node.right)}"
+            yield "drop-factor", copy.deepcopy(node.right), f"leaves out the factor {ast.unparse(node.left)}"
+        elif isinstance(node.op, ast.Div):
+            yield "drop-divisor", copy.deepcopy(node.left), f"does not divide by {ast.unparse(node.right)}"
+        elif isinstance(node.op, ast.MatMult):
+            for side in ("left", "right"):
+                changed = copy.deepcopy(node)
+                operand = getattr(changed, side)
+                if isinstance(operand, ast.Attribute) and operand.attr == "T":
+                    setattr(changed, side, operand.value)
+                    yield "transpose", changed, f"without the transpose of {ast.unparse(operand.value)}"
+                else:
+                    setattr(changed, side, ast.Attribute(operand, "T", ast.Load()))
+                    yield "transpose", changed, f"with {ast.unparse(operand)} transposed"
+        elif isinstance(node.op, ast.Pow) and isinstance(node.right, ast.Constant):
+            yield "drop-power", copy.deepcopy(node.left), f"{ast.unparse(node.left)} not raised to {node.right.value}"
+
+    def _UnaryOp(self, node):
+        if isinstance(node.op, ast.USub):
+            yield "sign", copy.deepcopy(node.operand), "the sign flipped"
+
+    def _Constant(self, node):
+        value = node.value
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return
+        changes = {2: (1,), 1: (2, 0)} if isinstance(value, int) else \
+            {0.5: (1.0,), 1.0: (2.0,), 2.0: (1.0,)}
+        for other in changes.get(value, ()):
+            yield "constant", ast.Constant(other), f"{other} where {value} belongs"
+
+    # ---- calls: activation, reduction, axis, loop bounds
+    def _Call(self, node):
+        name = node.func.attr if isinstance(node.func, ast.Attribute) else \
+            node.func.id if isinstance(node.func, ast.Name) else None
+        if name in _ACTIVATIONS:
+            other = _ACTIVATIONS[name]
+            changed = copy.deepcopy(node)
+            changed.func = ast.Attribute(ast.Name("np", ast.Load()), "tanh", ast.Load()) \
+                if other == "tanh" else ast.Name("sigmoid", ast.Load())
+            yield "activation", changed, f"{other} where {name} belongs"
+        if name in _REDUCTIONS:
+            changed = copy.deepcopy(node)
+            if isinstance(changed.func, ast.Attribute):
+                changed.func.attr = _REDUCTIONS[name]
+                yield "reduction", changed, f"{_REDUCTIONS[name]} where {name} belongs"
+        for i, keyword in enumerate(node.keywords):
+            if keyword.arg == "axis" and isinstance(keyword.value, ast.Constant) \
+                    and isinstance(keyword.value.value, int):
+                for axis in (0, 1, 2):
+                    if axis != keyword.value.value:
+                        changed = copy.deepcopy(node)
+                        changed.keywords[i].value = ast.Constant(axis)
+                        yield "axis", changed, f"along axis {axis} instead of {keyword.value.value}"
+        if name == "range":
+            yield from self._range(node)
+
+    def _range(self, node):
+        args = node.args
+        for i, arg in enumerate(args[:2]):
+            for delta in (1, -1):
+                changed = copy.deepcopy(node)
+                changed.args[i] = _plus(arg, delta)
+                yield "loop-bound", changed, "a loop bound off by one"
+        if len(args) == 3 and isinstance(args[2], ast.UnaryOp):  # range(a, b, -1): a backward loop
+            forward = ast.Call(ast.Name("range", ast.Load()),
+                               [_plus(copy.deepcopy(args[1]), 1), _plus(copy.deepcopy(args[0]), 1)], [])
+            yield "loop-order", forward, "the loop runs forward where it should run backward"
+
+    def _Attribute(self, node):
+        if node.attr == "T" and isinstance(node.ctx, ast.Load):
+            yield "transpose", copy.deepcopy(node.value), f"without the transpose of {ast.unparse(node.value)}"
+
+    # ---- indices: a step off by one, another column block
+    def _Subscript(self, node):
+        index = node.slice
+        items = list(index.elts) if isinstance(index, ast.Tuple) else [index]
+        for i, item in enumerate(items):
+            if _steps_with(item, self.loop_vars):
+                for delta in (1, -1):
+                    shifted = _plus(item, delta)
+                    yield "index-shift", _with_item(node, i, shifted), \
+                        f"step {ast.unparse(shifted)} where step {ast.unparse(item)} belongs"
+            if isinstance(item, ast.Slice):
+                for other in self.slices:
+                    if other != ast.unparse(item):
+                        new = ast.parse(f"x[{other}]", mode="eval").body.slice
+                        yield "block", _with_item(node, i, new), f"the block [{other}] where [{ast.unparse(item)}] belongs"
+
+    # ---- statements: accumulation, exchanged targets or results
+    def _AugAssign(self, node):
+        if isinstance(node.op, ast.Add):
+            yield "overwrite", ast.Assign([copy.deepcopy(node.target)], copy.deepcopy(node.value)), \
+                f"{ast.unparse(node.target)} overwritten instead of accumulated"
+
+    def _Assign(self, node):
+        if len(node.targets) == 1 and isinstance(node.targets[0], ast.Tuple):
+            yield from self._swaps(node, node.targets[0], "swap-targets", "the values assigned to {} and {} exchanged")
+
+    def _Return(self, node):
+        if isinstance(node.value, ast.Tuple):
+            yield from self._swaps(node, node.value, "swap-outputs", "{} and {} returned in each other's place")
+            for i, element in enumerate(node.value.elts):
+                if not isinstance(element, ast.Tuple):
+                    changed = copy.deepcopy(node)
+                    changed.value.elts[i] = ast.UnaryOp(ast.USub(), changed.value.elts[i])
+                    yield "sign", changed, f"{ast.unparse(element)} returned with its sign flipped"
+
+    def _swaps(self, node, pair: ast.Tuple, operator: str, words: str):
+        elements = pair.elts
+        for i in range(len(elements)):
+            for j in range(i + 1, len(elements)):
+                changed = copy.deepcopy(node)
+                target = changed.targets[0] if isinstance(changed, ast.Assign) else changed.value
+                target.elts[i], target.elts[j] = target.elts[j], target.elts[i]
+                yield operator, changed, words.format(ast.unparse(elements[i]), ast.unparse(elements[j]))
+
+
+def _steps_with(item, loop_vars: set) -> bool:
+    """Whether an index is a loop variable, or one plus or minus a constant (t, k − 1)."""
+    if isinstance(item, ast.Name):
+        return item.id in loop_vars
+    return isinstance(item, ast.BinOp) and isinstance(item.op, (ast.Add, ast.Sub)) \
+        and isinstance(item.left, ast.Name) and item.left.id in loop_vars \
+        and isinstance(item.right, ast.Constant) and isinstance(item.right.value, int)
+
+
+def _plus(node: ast.expr, delta: int) -> ast.expr:
+    """node + delta, folded when node is a constant or already ends in ± a constant."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, int):
+        return ast.Constant(node.value + delta)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)) \
+            and isinstance(node.right, ast.Constant) and isinstance(node.right.value, int):
+        offset = (node.right.value if isinstance(node.op, ast.Add) else -node.right.value) + delta
+        if offset == 0:
+            return copy.deepcopy(node.left)
+        return ast.BinOp(copy.deepcopy(node.left), ast.Add() if offset > 0 else ast.Sub(),
+                         ast.Constant(abs(offset)))
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) \
+            and isinstance(node.operand, ast.Constant):
+        return ast.Constant(-node.operand.value + delta)
+    op = ast.Add() if delta > 0 else ast.Sub()
+    return ast.BinOp(copy.deepcopy(node), op, ast.Constant(abs(delta)))
+
+
+def _with_item(node: ast.Subscript, i: int, item: ast.expr) -> ast.Subscript:
+    changed = copy.deepcopy(node)
+    if isinstance(changed.slice, ast.Tuple):
+        changed.slice.elts[i] = item
+    else:
+        changed.slice = item
+    return changed

@@ -1,0 +1,111 @@
+"""Mutants generated from the references (grader.judge.mutants): what the operators make of a
+small function, and the test strength table every assignment gets from them."""
+import json
+import warnings
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from grader.cli import main
+from grader.judge import strength
+from grader.judge.mutants import Shapes, generate
+
+COURSE = Path(__file__).resolve().parent.parent
+ASSIGNMENTS = ("gates", "rnn_linear", "rnn_bptt", "lstm")
+
+SOURCE = '''import numpy as np
+
+
+def backward(dout, x, W, y, t):
+    dW = x.T @ dout
+    dx = dout @ W.T
+    dy = 2 * (y - t)
+    total = 0.0
+    for k in range(3, 0, -1):
+        total += np.sum(dout[:, k] * x[:, k - 1], axis=0)
+    return dx, dW, dy / y.shape[0], -total
+'''
+SHAPES = Shapes({"backward": {
+    "dout": frozenset({(4, 3)}), "x": frozenset({(4, 3)}), "W": frozenset({(3, 3)}),
+    "dW": frozenset({(3, 3)}), "dx": frozenset({(4, 3)}), "y": frozenset({(4,)}),
+    "t": frozenset({(4,)}), "dy": frozenset({(4,)}), "total": frozenset({()}),
+    "k": frozenset({()})}})
+
+
+def _changes():
+    return {(m.operator, m.before, m.after) for m in generate(SOURCE, ("backward",), SHAPES)}
+
+
+@pytest.mark.parametrize("operator, before, after", [
+    ("substitute", "x", "dout"),                       # another array of the same shape
+    ("swap-operands", "y - t", "t - y"),
+    ("swap-operands", "x.T @ dout", "dout @ x.T"),
+    ("transpose", "dout @ W.T", "dout @ W"),
+    ("drop-factor", "2 * (y - t)", "y - t"),
+    ("drop-divisor", "dy / y.shape[0]", "dy"),
+    ("constant", "2", "1"),
+    ("overwrite", "total += np.sum(dout[:, k] * x[:, k - 1], axis=0)",
+     "total = np.sum(dout[:, k] * x[:, k - 1], axis=0)"),
+    ("reduction", "np.sum(dout[:, k] * x[:, k - 1], axis=0)", "np.mean(dout[:, k] * x[:, k - 1], axis=0)"),
+    ("axis", "np.sum(dout[:, k] * x[:, k - 1], axis=0)", "np.sum(dout[:, k] * x[:, k - 1], axis=1)"),
+    ("loop-bound", "range(3, 0, -1)", "range(3, 1, -1)"),
+    ("loop-order", "range(3, 0, -1)", "range(1, 4)"),
+    ("index-shift", "x[:, k - 1]", "x[:, k]"),
+    ("sign", "-total", "total"),
+])
+def test_operators_make_the_mistakes_backprop_code_is_made_of(operator, before, after):
+    assert (operator, before, after) in _changes()
+
+
+def test_swapped_outputs_and_no_substitution_across_shapes():
+    changes = _changes()
+    assert ("swap-outputs", "return (dx, dW, dy / y.shape[0], -total)",
+            "return (dW, dx, dy / y.shape[0], -total)") in changes
+    assert not any(op == "substitute" and (b, a) in {("W", "x"), ("x", "W"), ("y", "dout")}
+                   for op, b, a in changes)
+
+
+def test_every_mutant_is_the_whole_module_with_one_change():
+    for mutant in generate(SOURCE, ("backward",), SHAPES):
+        compile(mutant.tree, mutant.id, "exec")
+        assert mutant.source().startswith("import numpy as np")
+
+
+@pytest.fixture(scope="module")
+def measured():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return {name: strength.measure(name, COURSE) for name in ASSIGNMENTS}
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_every_assignment_gets_mutants_and_its_tests_kill_them(measured, name):
+    s = measured[name]
+    assert s.runs >= 50 and s.generated >= s.runs
+    assert s.effective > 0 and s.killed >= 0.95 * s.effective
+    assert s.killed_public <= s.killed
+    assert len(s.survivors) == s.effective - s.killed
+    assert len(s.equivalents) == s.equivalent
+    assert 0 <= s.hand_reproduced <= s.hand_total and s.hand_total > 0
+
+
+def test_a_truly_equivalent_change_is_reported_as_such(measured):
+    # c_prev = c, then c = f * c_prev + i * g: reading c there reads the same array
+    assert any("uses c where c_prev belongs (c_prev → c)" in e for e in measured["lstm"].equivalents)
+
+
+def test_the_command_prints_the_table_and_json():
+    runner = CliRunner()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plain = runner.invoke(main, ["mutants", "rnn_linear", "--generated", "--course", str(COURSE)])
+        data = runner.invoke(main, ["mutants", "rnn_linear", "--generated", "--json",
+                                    "--course", str(COURSE)])
+    assert plain.exit_code == 0, plain.output
+    assert plain.output.splitlines()[0].split()[:3] == ["assignment", "generated", "equivalent"]
+    (row,) = json.loads(data.output)
+    assert set(row) >= {"assignment", "generated", "equivalent", "killed", "hand_reproduced",
+                        "hand_total"}
+    assert row["assignment"] == "rnn_linear" and row["killed"] <= row["generated"]
+    assert f"rnn_linear  {row['generated']}" in plain.output
