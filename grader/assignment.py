@@ -54,13 +54,14 @@ def find_course(start: Path | None = None) -> Path:
 #: the help of every command's --course option
 COURSE_HELP = "Folder holding assignments/ and reference/ (default: found from here)."
 #: names the folder that holds each assignment's default output folder (the test suite points
-#: it at its own folder)
-OUT_ENVIRONMENT = "GRADER_OUT"
+#: it at its own folder; not GRADER_OUT, which the GitHub workflow's grade.sh reads as the
+#: output folder itself)
+OUT_ENVIRONMENT = "GRADER_OUT_ROOT"
 
 
 def default_out(assignment: str, course: Path | None) -> Path:
     """Where `grade` and `regrade` write without --out: out/<assignment> in the course folder
-    (as `make grade` does), in the current folder without a course, or under $GRADER_OUT."""
+    (as `make grade` does), in the current folder without a course, or under $GRADER_OUT_ROOT."""
     chosen = os.environ.get(OUT_ENVIRONMENT)
     root = Path(chosen) if chosen else (course or Path.cwd()) / "out"
     return root / assignment

@@ -2,7 +2,7 @@
 
 The command line's defaults (the course gradebook, out/ASSIGNMENT) point into a temporary
 folder for the whole session, through the variables the grader honours ($GRADER_GRADEBOOK,
-$GRADER_OUT), so a test that forgets --gradebook or --out cannot touch the course. The
+$GRADER_OUT_ROOT), so a test that forgets --gradebook or --out cannot touch the course. The
 checkout's state is taken when the session starts, and test_hermetic's last test (moved to the
 end of every run) compares it with the state after every other test.
 """

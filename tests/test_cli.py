@@ -102,12 +102,12 @@ def test_check_reports_public_cases_with_diagnosis(tmp_path):
 
 def test_defaults_follow_the_environment_never_the_checkout(batch, tmp_path, monkeypatch):
     """Without --gradebook and --out, grade records into $GRADER_GRADEBOOK and writes under
-    $GRADER_OUT/ASSIGNMENT: the test suite (tests/conftest.py) points both at a temporary
+    $GRADER_OUT_ROOT/ASSIGNMENT: the test suite (tests/conftest.py) points both at a temporary
     folder, so the course's gradebook and out/ stay as they are."""
     course_book, course_out = COURSE / "gradebook.sqlite", COURSE / "out" / "rnn_linear"
     before = [(p, p.exists() and p.stat().st_mtime_ns) for p in (course_book, course_out)]
     monkeypatch.setenv("GRADER_GRADEBOOK", str(tmp_path / "book.sqlite"))
-    monkeypatch.setenv("GRADER_OUT", str(tmp_path / "results"))
+    monkeypatch.setenv("GRADER_OUT_ROOT", str(tmp_path / "results"))
     result = CliRunner().invoke(main, ["grade", "rnn_linear", str(batch / "alice.ipynb"),
                                        "--course", str(COURSE), "--no-html"])
     assert result.exit_code == 0, result.output
@@ -221,7 +221,7 @@ def test_one_student_regrade_rewrites_the_class_page_and_grades(batch, tmp_path,
     """Without --out, grade and regrade both write out/ASSIGNMENT in the course folder (never
     the current folder), and regrading bob updates his row in summary.html and grades.csv
     while keeping everyone else's."""
-    monkeypatch.delenv("GRADER_OUT")
+    monkeypatch.delenv("GRADER_OUT_ROOT")
     course = tmp_path / "course"
     course.mkdir()
     for part in ("assignments", "reference"):
@@ -291,7 +291,8 @@ def test_handouts_name_their_assignment():
     for name in ("gates", "rnn_linear", "rnn_bptt", "lstm"):
         folder = COURSE / "assignments" / name
         assert notebook_assignment(folder / f"{name}.ipynb") == name
-        assert {notebook_assignment(p) for p in (folder / "samples").glob("*.ipynb")} <= {name, None}
+        samples = (folder / "samples").glob("*.ipynb")
+        assert {notebook_assignment(p) for p in samples} <= {name, None}
 
 
 # ---- one vocabulary of options -------------------------------------------------------------------

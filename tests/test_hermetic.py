@@ -4,8 +4,10 @@ from tests import checkout
 
 
 def test_bytecode_is_ignored_wherever_python_writes_it():
-    paths = ["grader/__pycache__/cli.cpython-311.pyc", "reference/__pycache__/lstm.cpython-311.pyc",
-             "bench/__pycache__/kernel.cpython-311.pyc", "tests/__pycache__/conftest.cpython-311.pyc",
+    paths = ["grader/__pycache__/cli.cpython-311.pyc",
+             "reference/__pycache__/lstm.cpython-311.pyc",
+             "bench/__pycache__/kernel.cpython-311.pyc",
+             "tests/__pycache__/conftest.cpython-311.pyc",
              "assignments/lstm/__pycache__/cases.cpython-311.pyc", "grader/stray.pyc"]
     ignored = checkout.git("check-ignore", "--no-index", *paths).split()
     assert ignored == paths

@@ -33,7 +33,7 @@ def output_options(command):
             click.option("-o", "--out", type=click.Path(path_type=Path, file_okay=False),
                          default=None, help="Folder for <id>/results.json, grades.csv and the "
                          "feedback pages (default: out/ASSIGNMENT in the course folder, or "
-                         "under $GRADER_OUT)."),
+                         "under $GRADER_OUT_ROOT)."),
             click.option("--jobs", type=click.IntRange(1, 64), default=None,
                          help="Submissions graded at once (default: every core this process "
                          "may use)."),
