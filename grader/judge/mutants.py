@@ -24,6 +24,8 @@ from dataclasses import dataclass
 _ORDERED = {ast.Sub: "−", ast.Div: "/", ast.MatMult: "@"}
 _ACTIVATIONS = {"tanh": "sigmoid", "sigmoid": "tanh"}
 _REDUCTIONS = {"sum": "mean", "mean": "sum"}
+#: operators whose every site is the same slip, whatever the names (each `+=` made `=`)
+_SAME_SLIP = {"overwrite", "float32", "drop-power"}
 #: at most this many mutants per function (first order; generation order is deterministic)
 MAX_PER_FUNCTION = 1500
 
@@ -51,6 +53,11 @@ class Shapes:
     """What a traced run of the reference saw: each local's shapes ("()" for a Python or
     numpy number, None for anything else) in each function."""
     of: dict  # function -> {local name: frozenset of shape tuples}
+    arguments: dict = None  # function -> its parameters' names
+
+    def __post_init__(self):
+        if self.arguments is None:
+            object.__setattr__(self, "arguments", {})
 
     def same_kind(self, function: str, a: str, b: str) -> bool:
         locals_ = self.of.get(function, {})
@@ -71,29 +78,47 @@ def generate(source: str, functions: tuple[str, ...], shapes: Shapes) -> list[Mu
 
 def _mutants_of(module: ast.Module, index: int, function: ast.FunctionDef,
                 shapes: Shapes) -> list[Mutant]:
+    """Every single change, then each change made at every place it applies at once (the
+    same slip made throughout: every `+=` made `=`, 1 − s² made 1 − s everywhere)."""
     nodes = list(ast.walk(function))
     loop_vars = {n.target.id for n in nodes if isinstance(n, ast.For)
                  and isinstance(n.target, ast.Name)}
     site = _Site(function.name, shapes, loop_vars,
                  sorted({ast.unparse(n) for n in nodes if isinstance(n, ast.Slice)}))
+    changes = [(position, node, operator, _located(replacement, node), what)
+               for position, node in enumerate(nodes)
+               for operator, replacement, what in site.candidates(node)]
+    groups: dict[tuple, list] = {}
+    for change in changes:
+        position, node, operator, replacement, what = change
+        key = (operator,) if operator in _SAME_SLIP else (operator, what)
+        groups.setdefault(key, []).append(change)
     found, seen = [], set()
-    for position, node in enumerate(nodes):
-        for operator, replacement, what in site.candidates(node):
-            tree = copy.deepcopy(module)
-            target = list(ast.walk(tree.body[index]))[position]
-            if not _replace(tree.body[index], target, replacement):
-                continue
-            ast.fix_missing_locations(tree)
-            after = ast.unparse(replacement) if isinstance(replacement, ast.AST) else ""
-            key = (ast.unparse(tree.body[index]))
-            if key in seen:  # two changes that read the same: one mutant
-                continue
-            seen.add(key)
-            line = getattr(node, "lineno", function.lineno)
-            found.append(Mutant(f"{function.name}:{operator}:{line}:{len(found)}",
-                                function.name, operator, line, what, ast.unparse(node),
-                                after, tree))
+    batches = [[change] for change in changes] + \
+        [group for group in groups.values() if len({c[0] for c in group}) > 1]
+    for batch in batches:
+        tree = copy.deepcopy(module)
+        copied = list(ast.walk(tree.body[index]))
+        if not all(_replace(tree.body[index], copied[c[0]], copy.deepcopy(c[3])) for c in batch):
+            continue
+        ast.fix_missing_locations(tree)
+        key = ast.unparse(tree.body[index])
+        if key in seen:  # two changes that read the same: one mutant
+            continue
+        seen.add(key)
+        _, node, operator, replacement, what = batch[0]
+        line = getattr(node, "lineno", function.lineno)
+        if len(batch) > 1:
+            operator, what = f"{operator}-everywhere", f"{what}, at each of its {len(batch)} places"
+        found.append(Mutant(f"{function.name}:{operator}:{line}:{len(found)}", function.name,
+                            operator, line, what, ast.unparse(node), ast.unparse(replacement),
+                            tree))
     return found
+
+
+def _located(new: ast.AST, old: ast.AST) -> ast.AST:
+    """The replacement with the replaced node's position (statements need one to be written)."""
+    return ast.fix_missing_locations(ast.copy_location(new, old))
 
 
 def _replace(root: ast.AST, old: ast.AST, new: ast.AST | None) -> bool:
@@ -125,6 +150,13 @@ class _Site:
         self.function, self.shapes, self.loop_vars, self.slices = \
             function, shapes, loop_vars, slices
         self.locals = sorted(shapes.of.get(function, {}))
+        #: the sizes a student may divide by: the function's integer locals (N, T, n_samples)
+        self.dims = [name for name, kinds in sorted(shapes.of.get(function, {}).items())
+                     if kinds == frozenset({"int"})]
+        #: len(a) of each array argument: the batch size where no local holds it
+        self.lengths = [f"len({name})" for name, kinds in sorted(shapes.of.get(function, {}).items())
+                        if name in shapes.arguments.get(function, ()) and kinds
+                        and all(isinstance(k, tuple) and len(k) >= 1 for k in kinds)]
 
     def candidates(self, node) -> Iterator[tuple[str, ast.AST | None, str]]:
         kind = type(node).__name__
@@ -154,8 +186,23 @@ class _Site:
         elif isinstance(node.op, ast.Mult):
             yield "drop-factor", copy.deepcopy(node.left), f"leaves out the factor {ast.unparse(node.right)}"
             yield "drop-factor", copy.deepcopy(node.right), f"leaves out the factor {ast.unparse(node.left)}"
+            first = node.left
+            while isinstance(first, ast.BinOp) and isinstance(first.op, ast.Mult):
+                first = first.left
+            if first is not node.left:  # g * f * (1 - f): the whole local derivative left out
+                yield "drop-factor", copy.deepcopy(first), f"only {ast.unparse(first)}: the local derivative left out"
         elif isinstance(node.op, ast.Div):
             yield "drop-divisor", copy.deepcopy(node.left), f"does not divide by {ast.unparse(node.right)}"
+            twice = ast.BinOp(copy.deepcopy(node.left), ast.Div(),
+                              ast.BinOp(copy.deepcopy(node.right), ast.Mult(), copy.deepcopy(node.right)))
+            yield "extra-divisor", twice, f"divides by {ast.unparse(node.right)} twice"
+            for dim in self.dims:
+                if dim != ast.unparse(node.right):
+                    more = ast.BinOp(copy.deepcopy(node.left), ast.Div(), ast.BinOp(
+                        copy.deepcopy(node.right), ast.Mult(), ast.parse(dim, mode="eval").body))
+                    yield "extra-divisor", more, f"divides by {dim} as well"
+                    other = ast.BinOp(copy.deepcopy(node.left), ast.Div(), ast.parse(dim, mode="eval").body)
+                    yield "divisor", other, f"divides by {dim} instead of {ast.unparse(node.right)}"
         elif isinstance(node.op, ast.MatMult):
             for side in ("left", "right"):
                 changed = copy.deepcopy(node)
@@ -186,6 +233,8 @@ class _Site:
     def _Call(self, node):
         name = node.func.attr if isinstance(node.func, ast.Attribute) else \
             node.func.id if isinstance(node.func, ast.Name) else None
+        if name in _ACTIVATIONS and len(node.args) == 1:
+            yield "activation", copy.deepcopy(node.args[0]), f"without the {name}"
         if name in _ACTIVATIONS:
             other = _ACTIVATIONS[name]
             changed = copy.deepcopy(node)
@@ -221,6 +270,9 @@ class _Site:
             yield "loop-order", forward, "the loop runs forward where it should run backward"
 
     def _Attribute(self, node):
+        if node.attr == "float64" and isinstance(node.ctx, ast.Load):
+            yield "float32", ast.Attribute(copy.deepcopy(node.value), "float32", ast.Load()), \
+                "float32 where float64 belongs"
         if node.attr == "T" and isinstance(node.ctx, ast.Load):
             yield "transpose", copy.deepcopy(node.value), f"without the transpose of {ast.unparse(node.value)}"
 
@@ -249,15 +301,33 @@ class _Site:
     def _Assign(self, node):
         if len(node.targets) == 1 and isinstance(node.targets[0], ast.Tuple):
             yield from self._swaps(node, node.targets[0], "swap-targets", "the values assigned to {} and {} exchanged")
+        elif len(node.targets) == 1 and isinstance(node.value, (ast.Name, ast.BinOp, ast.Subscript)):
+            changed = copy.deepcopy(node)
+            changed.value = ast.UnaryOp(ast.USub(), changed.value)
+            yield "sign", changed, f"{ast.unparse(node.targets[0])} assigned with its sign flipped"
 
     def _Return(self, node):
         if isinstance(node.value, ast.Tuple):
             yield from self._swaps(node, node.value, "swap-outputs", "{} and {} returned in each other's place")
+            for k, inner in enumerate(node.value.elts):
+                if isinstance(inner, ast.Tuple):
+                    for i in range(len(inner.elts)):
+                        for j in range(i + 1, len(inner.elts)):
+                            changed = copy.deepcopy(node)
+                            elts = changed.value.elts[k].elts
+                            elts[i], elts[j] = elts[j], elts[i]
+                            yield "swap-outputs", changed, (f"{ast.unparse(inner.elts[i])} and "
+                                                            f"{ast.unparse(inner.elts[j])} returned in each other's place")
             for i, element in enumerate(node.value.elts):
                 if not isinstance(element, ast.Tuple):
                     changed = copy.deepcopy(node)
                     changed.value.elts[i] = ast.UnaryOp(ast.USub(), changed.value.elts[i])
                     yield "sign", changed, f"{ast.unparse(element)} returned with its sign flipped"
+        elif node.value is not None:
+            for dim in self.dims + self.lengths:
+                changed = copy.deepcopy(node)
+                changed.value = ast.BinOp(changed.value, ast.Div(), ast.parse(dim, mode="eval").body)
+                yield "extra-divisor", changed, f"divides what it returns by {dim}"
 
     def _swaps(self, node, pair: ast.Tuple, operator: str, words: str):
         elements = pair.elts

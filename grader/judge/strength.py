@@ -51,7 +51,8 @@ def measure(name: str, course: Path) -> Strength:
     hand = []
     if has_catalogue(course, name):
         hand = [m for m in load_catalogue(course, name).mistakes if m.equivalent is None]
-    unreproduced = [m.id for m in hand if not _reproduced(m.source, module, assignment, differing)]
+    candidates = [e for e in found if not e.equivalent and e.values]
+    unreproduced = [m.id for m in hand if not _reproduced(m.source, module, assignment, candidates)]
     return Strength(name, len(found), len(running), len(running) - len(differing),
                     sum(bool(e.failed_public) for e in differing),
                     sum(e.killed for e in differing), len(hand) - len(unreproduced), len(hand),
