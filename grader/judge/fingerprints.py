@@ -41,6 +41,15 @@ def namespace_of(module) -> dict:
     return {k: v for k, v in vars(module).items() if callable(v)}
 
 
+def mutant_namespace(mutant: Mutant, module) -> dict:
+    """The reference module's namespace with the mutated function defined in place of its own
+    (the other functions keep calling the original ones by name: the mutant is what they
+    find)."""
+    namespace = dict(vars(module))
+    exec(mutant.code(), namespace)
+    return namespace
+
+
 def run_case(namespace: dict, case):
     """The case's outcome when its calls are made on `namespace`'s functions."""
     with np.errstate(all="ignore"):
@@ -123,9 +132,8 @@ def evaluate(assignment, module) -> list[Evaluated]:
 
 
 def _evaluate(mutant: Mutant, module, cases, reference) -> Evaluated:
-    namespace = {"__name__": module.__name__, "__file__": module.__file__}
     try:
-        exec(compile(mutant.tree, f"<mutant {mutant.id}>", "exec"), namespace)
+        namespace = mutant_namespace(mutant, module)
     except Exception:
         return Evaluated(mutant, runs=False)
     outcome = Evaluated(mutant)

@@ -10,15 +10,17 @@ for mean, another axis, 1/N missing or extra), a loop bound or index off by one 
 the other way, a transpose missing or extra, a constant changed or a sign flipped. Operators
 know nothing about any assignment: they see names, operators, shapes and calls.
 
-A mutant is the whole reference module with one change; it is trusted code (the reference's,
-edited by the grader) and runs in the grading process only (grader.judge.fingerprints).
+A mutant is a reference function with one change, run in a copy of the reference module's
+namespace; it is trusted code (the reference's, edited by the grader) and runs in the grading
+process only (grader.judge.fingerprints).
 """
 from __future__ import annotations
 
 import ast
+import contextlib
 import copy
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 #: non-commutative binary operators whose operands a student may exchange
 _ORDERED = {ast.Sub: "−", ast.Div: "/", ast.MatMult: "@"}
@@ -30,11 +32,13 @@ _SAME_SLIP = {"overwrite", "float32", "drop-power"}
 MAX_PER_FUNCTION = 1500
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class Mutant:
-    """One change of one reference function. `what` says what changed, in the reference's
-    own names (`uses c where c_prev belongs`); `before` and `after` are the changed expression
-    or statement as source, for words in the handout's notation."""
+    """One change of one reference function (or the same change at several places). `what`
+    says what changed, in the reference's own names (`uses c where c_prev belongs`); `before`
+    and `after` are the changed expression or statement as source, for words in the handout's
+    notation. The change is kept as a recipe on the reference's tree, made and undone on
+    demand: generating a thousand mutants copies nothing."""
     id: str
     function: str
     operator: str
@@ -42,10 +46,48 @@ class Mutant:
     what: str
     before: str
     after: str
-    tree: ast.Module
+    _edit: "_Edit" = field(repr=False)
+    _code: object = field(default=None, repr=False)
+
+    def code(self):
+        """The mutated function's definition compiled as a module (run it in a copy of the
+        reference module's namespace to get the mutant)."""
+        if self._code is None:
+            with self._edit.made() as function:
+                self._code = compile(ast.Module([function], []), f"<mutant {self.id}>", "exec")
+        return self._code
 
     def source(self) -> str:
-        return ast.unparse(self.tree)
+        """The mutated function's source."""
+        with self._edit.made() as function:
+            return ast.unparse(function)
+
+
+class _Edit:
+    """Replacements of nodes of one function, made in place and undone."""
+
+    def __init__(self, function: ast.FunctionDef, where: list, replacements: list):
+        self.function, self.where, self.replacements = function, where, replacements
+
+    @contextlib.contextmanager
+    def made(self):
+        undo = []
+        try:
+            for (parent, name, index), new in zip(self.where, self.replacements):
+                if index is None:
+                    undo.append((parent, name, index, getattr(parent, name)))
+                    setattr(parent, name, new)
+                else:
+                    items = getattr(parent, name)
+                    undo.append((parent, name, index, items[index]))
+                    items[index] = new
+            yield self.function
+        finally:
+            for parent, name, index, old in reversed(undo):
+                if index is None:
+                    setattr(parent, name, old)
+                else:
+                    getattr(parent, name)[index] = old
 
 
 @dataclass(frozen=True)
@@ -70,77 +112,75 @@ def generate(source: str, functions: tuple[str, ...], shapes: Shapes) -> list[Mu
     """The first-order mutants of `functions` in the reference module `source`."""
     module = ast.parse(source)
     found: list[Mutant] = []
-    for index, node in enumerate(module.body):
+    for node in module.body:
         if isinstance(node, ast.FunctionDef) and node.name in functions:
-            found += _mutants_of(module, index, node, shapes)[:MAX_PER_FUNCTION]
+            found += _mutants_of(node, shapes)[:MAX_PER_FUNCTION]
     return found
 
 
-def _mutants_of(module: ast.Module, index: int, function: ast.FunctionDef,
-                shapes: Shapes) -> list[Mutant]:
+def _mutants_of(function: ast.FunctionDef, shapes: Shapes) -> list[Mutant]:
     """Every single change, then each change made at every place it applies at once (the
     same slip made throughout: every `+=` made `=`, 1 − s² made 1 − s everywhere)."""
     nodes = list(ast.walk(function))
+    places = _places(function)
     loop_vars = {n.target.id for n in nodes if isinstance(n, ast.For)
                  and isinstance(n.target, ast.Name)}
     site = _Site(function.name, shapes, loop_vars,
                  sorted({ast.unparse(n) for n in nodes if isinstance(n, ast.Slice)}))
-    changes = [(position, node, operator, _located(replacement, node), what)
-               for position, node in enumerate(nodes)
+    changes = [(node, operator, _located(replacement, node), what)
+               for node in nodes if id(node) in places
                for operator, replacement, what in site.candidates(node)]
     groups: dict[tuple, list] = {}
     for change in changes:
-        position, node, operator, replacement, what = change
+        node, operator, replacement, what = change
         key = (operator,) if operator in _SAME_SLIP else (operator, what)
         groups.setdefault(key, []).append(change)
     found, seen = [], set()
     batches = [[change] for change in changes] + \
-        [group for group in groups.values() if len({c[0] for c in group}) > 1]
+        [group for group in groups.values() if len({id(c[0]) for c in group}) > 1]
     for batch in batches:
-        tree = copy.deepcopy(module)
-        copied = list(ast.walk(tree.body[index]))
-        if not all(_replace(tree.body[index], copied[c[0]], copy.deepcopy(c[3])) for c in batch):
-            continue
-        ast.fix_missing_locations(tree)
-        key = ast.unparse(tree.body[index])
+        targets = {id(c[0]) for c in batch}
+        if any(id(a) in targets for c in batch for a in places[id(c[0])][3]):
+            continue  # one change inside another: not one slip
+        edit = _Edit(function, [places[id(c[0])][:3] for c in batch], [c[2] for c in batch])
+        with edit.made():
+            key = tuple(ast.dump(places[id(c[0])][4]) for c in batch)
         if key in seen:  # two changes that read the same: one mutant
             continue
         seen.add(key)
-        _, node, operator, replacement, what = batch[0]
+        node, operator, replacement, what = batch[0]
         line = getattr(node, "lineno", function.lineno)
         if len(batch) > 1:
             operator, what = f"{operator}-everywhere", f"{what}, at each of its {len(batch)} places"
         found.append(Mutant(f"{function.name}:{operator}:{line}:{len(found)}", function.name,
                             operator, line, what, ast.unparse(node), ast.unparse(replacement),
-                            tree))
+                            edit))
+    return found
+
+
+def _places(function: ast.FunctionDef) -> dict:
+    """For every node under the function (but its own): (parent, field, index in the field's
+    list or None, its ancestors, the statement holding it)."""
+    found = {}
+    stack = [(function, (), function)]
+    while stack:
+        parent, ancestors, statement = stack.pop()
+        for name, value in ast.iter_fields(parent):
+            items = value if isinstance(value, list) else [value]
+            for index, child in enumerate(items):
+                if not isinstance(child, ast.AST):
+                    continue
+                holder = child if isinstance(child, ast.stmt) else statement
+                above = ancestors + (parent,)
+                found[id(child)] = (parent, name, index if isinstance(value, list) else None,
+                                    above, holder)
+                stack.append((child, above, holder))
     return found
 
 
 def _located(new: ast.AST, old: ast.AST) -> ast.AST:
     """The replacement with the replaced node's position (statements need one to be written)."""
     return ast.fix_missing_locations(ast.copy_location(new, old))
-
-
-def _replace(root: ast.AST, old: ast.AST, new: ast.AST | None) -> bool:
-    """Put `new` where `old` is under `root` (None: remove a statement)."""
-    for parent in ast.walk(root):
-        for field, value in ast.iter_fields(parent):
-            if value is old:
-                if new is None:
-                    return False
-                setattr(parent, field, new)
-                return True
-            if isinstance(value, list) and any(v is old for v in value):
-                i = next(i for i, v in enumerate(value) if v is old)
-                if new is None:
-                    if len(value) == 1:
-                        value[i] = ast.Pass()
-                    else:
-                        del value[i]
-                else:
-                    value[i] = new
-                return True
-    return False
 
 
 class _Site:
