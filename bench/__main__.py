@@ -8,7 +8,8 @@ with the range, the overhead per submission beyond the tests' own compute, that 
 peak memory of the grader's processes; then execute a sample of the same notebooks with nbclient
 and print the ratio. Then: the floor a fork per submission sets (a numpy-warm process forks a
 child that exits at once, and reaps it), one submission alone through the CLI (the CI case),
-and the grader's peak memory at 100 and 1,000 submissions.
+and the grader's peak memory at 100 and 1,000 submissions. Last, `grader similarity` on a class
+of 1,000 notebooks (bench/similarity.py).
 
 With --isolation full,contained each assignment's batch is graded in both modes, the runs
 alternating (full, contained, full, ...) so that both see the same minutes of a shared machine;
@@ -16,6 +17,7 @@ a line per mode (the kernel ratio on the first mode's).
 
 Usage: python -m bench [--n 200] [--repeat 5] [--kernel-sample 8] [--assignments a,b]
                        [--skip-kernel] [--skip-memory] [--isolation full[,contained,...]]
+                       [--similarity 1000]
 """
 import argparse
 import json
@@ -28,6 +30,7 @@ import time
 from pathlib import Path
 
 from bench.generate import generate
+from bench.similarity import similarity_line
 
 COURSE = Path(__file__).resolve().parent.parent
 ASSIGNMENTS = ["gates", "rnn_linear", "rnn_bptt", "lstm"]
@@ -152,6 +155,8 @@ def main(argv=None):
     parser.add_argument("--isolation", default="full",
                         help="the mode(s) to grade in, comma-separated (full, contained, "
                         "reduced): several are graded in alternating runs")
+    parser.add_argument("--similarity", type=int, default=1000,
+                        help="notebooks in the `grader similarity` class (0: skip)")
     args = parser.parse_args(argv)
     modes = args.isolation.split(",")
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
@@ -192,6 +197,8 @@ def main(argv=None):
             growth = (peaks[1000] / peaks[100] - 1) * 100
             print(f"memory: peak {peaks[100]:.0f} MB at 100 submissions, {peaks[1000]:.0f} MB at "
                   f"1,000 ({growth:+.1f}%)")
+        if args.similarity:
+            print(similarity_line(args.similarity, tmp, COURSE), flush=True)
 
 
 if __name__ == "__main__":

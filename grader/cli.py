@@ -28,6 +28,7 @@ from grader.notebook import notebook_assignment, validation_for  # noqa: E402
 from grader.sandbox import SandboxError, Worker, close_all, launch  # noqa: E402
 from grader.sandbox.layers import isolation_notice  # noqa: E402
 from grader.selfcheck import PUBLIC_CASES  # noqa: E402
+from grader.similarity.command import similarity  # noqa: E402
 from grader.submission import (SubmissionError, load_submission,  # noqa: E402
                                remember_handout)
 
@@ -400,6 +401,7 @@ main.add_command(gradebook_cli.gradebook)
 main.add_command(gradebook_cli.regrade)
 main.add_command(export_cli.export)
 main.add_command(classroom.summary)
+main.add_command(similarity)
 
 if __name__ == "__main__":
     main()

@@ -29,7 +29,8 @@ PACKAGE = Path(grader.__file__).resolve().parent
 ASSIGNMENT_FILES = ("spec.toml", "cases.py", "public_cases.bin")
 #: used when the grader is not installed (run from a source checkout)
 FALLBACK_REQUIREMENTS = ["numpy>=1.24", "nbformat>=5.9", "nbconvert>=7.0", "click>=8.1",
-                         "rich>=13.0", "jinja2>=3.1", "matplotlib>=3.7", "pyseccomp>=0.1.2"]
+                         "rich>=13.0", "jinja2>=3.1", "matplotlib>=3.7", "pyseccomp>=0.1.2",
+                         "copydetect>=0.5"]
 
 
 class ExportError(Exception):

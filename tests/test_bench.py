@@ -33,8 +33,8 @@ def test_generated_batch_cycles_the_samples_with_a_hostile_share(tmp_path):
 def test_a_small_bench_runs_end_to_end():
     done = subprocess.run([sys.executable, "-m", "bench", "--n", "12", "--repeat", "1",
                            "--kernel-sample", "1", "--assignments", "rnn_linear",
-                           "--skip-memory"], cwd=COURSE, capture_output=True, text=True,
-                          timeout=600)
+                           "--skip-memory", "--similarity", "30"], cwd=COURSE,
+                          capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     out = done.stdout
     assert re.search(r"rnn_linear +[\d.]+ submissions/s \(\d+-\d+\)  overhead +-?[\d.]+ "
@@ -44,3 +44,5 @@ def test_a_small_bench_runs_end_to_end():
                      r"it in [\d.]+ ms \(on one core, median of 5x400\); 10% of the tests' "
                      r"compute: rnn_linear [\d.]+ ms\n", out), out
     assert re.search(r"one submission alone \(grader grade one.ipynb\): [\d.]+ s wall", out), out
+    assert re.search(r"similarity: 30 lstm notebooks in [\d.]+ s wall \(goal: 1,000 in 60 s\), "
+                     r"\d+ pairs listed", out), out
