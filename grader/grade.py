@@ -51,6 +51,24 @@ class Graded:
         return cls(submission_id, [Verdict(cases[i], *fields) for i, *fields in verdicts], *rest)
 
 
+#: one namer of generated mistakes per assignment and process (it keeps the mutants' values)
+_NAMERS: dict = {}
+
+
+def _namer(assignment: Assignment):
+    """The assignment's MutantNamer.explain, where its reference is at hand (a course
+    checkout: not a student's public case file)."""
+    if assignment.handout is None:
+        return None
+    found = _NAMERS.get(id(assignment))
+    if found is None or found[0] is not assignment:
+        from grader.judge.naming import MutantNamer
+
+        found = _NAMERS[id(assignment)] = (assignment, MutantNamer(
+            assignment, assignment.handout.parent.parent.parent))
+    return found[1].explain
+
+
 def called_functions(assignment: Assignment) -> tuple[str, ...]:
     """The student functions the assignment's cases call (graded ones and those they are
     checked against): the roots of the notebook's slice."""
@@ -106,8 +124,11 @@ def judged(assignment: Assignment, submission: Submission, ran: tuple) -> Graded
     began = time.perf_counter()
     notes += _setup_notes(run.setup_errors, submission)
     context = Context(constants=dict(submission.constants), describe_line=submission.describe_line,
-                      missing=dict(submission.missing), running=submission.running())
+                      missing=dict(submission.missing), running=submission.running(),
+                      name_mistake=_namer(assignment))
     verdicts = [judge(case, outcome, context) for case, outcome in zip(assignment.cases, run.cases)]
+    if context.name_mistake is not None:
+        context.name_mistake.__self__.settle(verdicts)
     return Graded(submission.id, verdicts, notes, None, seconds + time.perf_counter() - began,
                   isolation, sum(outcome.seconds for outcome in run.cases))
 

@@ -335,15 +335,26 @@ def test_missing_output_gate_derivative_names_the_output_gate():
     assert lost(graded) == points(wrong)
 
 
-def test_wrong_output_gate_block_is_localized_without_a_hypothesis():
-    # do = dh ⊙ c_t instead of dh ⊙ tanh(c_t): no known-mistake hypothesis; with a single step
-    # only the output block of da is wrong, and the block localization says so
+def test_wrong_output_gate_quantity_is_named_by_a_generated_mistake():
+    # do = dh ⊙ c_{t−1} instead of dh ⊙ tanh(c_t): no hand-written hypothesis; a mistake
+    # generated from the reference names it. On one step from zero states c_{t−1} = 0, where
+    # dh → c_{t−1} gives the same values: the submission's other cases settle which it is
     graded = grade_source("lstm", submission(backward=[("do = dh * tanh_c", "do = dh * c_prev")]))
+    one_step = by_name(graded)["lstm_backward: one sequence of one step, H = D = 1"]
+    assert one_step.messages == [
+        "A specific mistake in `lstm_backward` gives exactly your dX, dW and db (it uses "
+        "c_{t−1} where tanh(c_t) belongs)."]
+    assert one_step.codes == ["mutant:substitute"] * 3
+
+
+def test_a_wrong_block_no_mistake_explains_is_localized():
+    # the output gate's local gradient scaled by 1.5: nothing generated gives it, so the block
+    # localization says where it is
+    graded = grade_source("lstm", submission(backward=[("do * o * (1 - o)", "do * o * (1.5 - o)")]))
     one_step = by_name(graded)["lstm_backward: one sequence of one step, H = D = 1"]
     text = " ".join(one_step.messages)
     assert "your dW, the output block is wrong while the forget block, the input block and " \
            "the block input block are right." in text
-    assert "your db, the output block is wrong" in text
     assert "blocks" in one_step.codes
 
 

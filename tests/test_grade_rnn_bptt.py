@@ -276,15 +276,27 @@ def test_step_back_with_the_current_state():
     assert said("your bptt steps back from step k with 1 − s_k²", verdict.messages)
 
 
-def test_unexplained_mistake_says_where_it_first_appears():
-    # dW takes s_{t−1} where s_{k−1} belongs: right while the error stays at its own step, so
-    # the prefix of one step (t = 0) is right and the prefix of two is not
+def test_a_step_index_mixed_up_is_named_by_a_generated_mistake():
+    # dW takes s_{t−1} where s_{k−1} belongs: no hand-written hypothesis says so, a mistake
+    # generated from the reference does
     graded = bptt_with(("np.outer(delta, s_prev[k])", "np.outer(delta, s_prev[t])"))
+    verdict = named(graded, FULL)
+    assert verdict.codes == ["mutant:substitute"] and verdict.fraction == pytest.approx(2 / 3)
+    assert verdict.messages == ["A specific mistake in `bptt` gives exactly your dW (it uses t "
+                                "where k belongs)."]
+
+
+def test_unexplained_mistake_says_where_it_first_appears():
+    # dW's terms scaled by 1.5 once the error is carried back a step (k < t): nothing
+    # generated gives that, and the prefixes of the sequence say where it starts (the first
+    # prefix with a step carried back from t = 2 is where it shows)
+    graded = bptt_with(("np.outer(delta, s_prev[k])",
+                        "np.outer(delta, s_prev[k]) * (1.5 if k < t else 1.0)"))
     verdict = named(graded, FULL)
     assert verdict.codes == ["other"] and verdict.fraction == pytest.approx(2 / 3)
     assert verdict.messages[0].startswith("Your dW is off by a relative error of")
     assert verdict.messages[0].endswith("Cutting the sequence short shows where: your result "
-                                        "first differs when step t=1 is included.")
+                                        "first differs when step t=2 is included.")
 
 
 def test_loss_averaged_over_time():

@@ -127,16 +127,22 @@ def _mutants_of(function: ast.FunctionDef, shapes: Shapes) -> list[Mutant]:
                  and isinstance(n.target, ast.Name)}
     site = _Site(function.name, shapes, loop_vars,
                  sorted({ast.unparse(n) for n in nodes if isinstance(n, ast.Slice)}))
-    changes = [(node, operator, _located(replacement, node), what)
-               for node in nodes if id(node) in places
-               for operator, replacement, what in site.candidates(node)]
+    changes, pairs = [], []
+    for node in nodes:
+        for operator, replacement, what in site.candidates(node):
+            if isinstance(replacement, tuple):  # two statements changed together
+                first, second, (new_first, new_second) = replacement
+                pairs.append([(first, operator, _located(new_first, first), what),
+                              (second, operator, _located(new_second, second), what)])
+            elif id(node) in places:
+                changes.append((node, operator, _located(replacement, node), what))
     groups: dict[tuple, list] = {}
     for change in changes:
         node, operator, replacement, what = change
         key = (operator,) if operator in _SAME_SLIP else (operator, what)
         groups.setdefault(key, []).append(change)
     found, seen = [], set()
-    batches = [[change] for change in changes] + \
+    batches = [[change] for change in changes] + pairs + \
         [group for group in groups.values() if len({id(c[0]) for c in group}) > 1]
     for batch in batches:
         targets = {id(c[0]) for c in batch}
@@ -150,7 +156,9 @@ def _mutants_of(function: ast.FunctionDef, shapes: Shapes) -> list[Mutant]:
         seen.add(key)
         node, operator, replacement, what = batch[0]
         line = getattr(node, "lineno", function.lineno)
-        if len(batch) > 1:
+        if len(batch) > 1 and batch[0][1:] != batch[1][1:] and operator == "swap-targets":
+            pass  # a pair of statements, one slip
+        elif len(batch) > 1:
             operator, what = f"{operator}-everywhere", f"{what}, at each of its {len(batch)} places"
         found.append(Mutant(f"{function.name}:{operator}:{line}:{len(found)}", function.name,
                             operator, line, what, ast.unparse(node), ast.unparse(replacement),
@@ -212,6 +220,7 @@ class _Site:
 
     # ---- binary operators: exchanged operands, a dropped term or factor, a transpose
     def _BinOp(self, node):
+        yield from self._derivative(node)
         symbol = _ORDERED.get(type(node.op))
         if symbol is not None and ast.dump(node.left) != ast.dump(node.right):
             swapped = ast.BinOp(copy.deepcopy(node.right), node.op, copy.deepcopy(node.left))
@@ -255,6 +264,39 @@ class _Site:
                     yield "transpose", changed, f"with {ast.unparse(operand)} transposed"
         elif isinstance(node.op, ast.Pow) and isinstance(node.right, ast.Constant):
             yield "drop-power", copy.deepcopy(node.left), f"{ast.unparse(node.left)} not raised to {node.right.value}"
+
+    def _derivative(self, node):
+        """σ' or tanh' of the wrong quantity: 1 − tanh(s)² where s already is a tanh,
+        σ(s)(1 − σ(s)) where s already is a σ (the derivative taken of the pre-activation's
+        formula on the activation, or the reverse)."""
+        right = node.right
+        if isinstance(node.op, ast.Sub) and isinstance(node.left, ast.Constant) \
+                and node.left.value == 1 and isinstance(right, ast.BinOp) \
+                and isinstance(right.op, ast.Pow):
+            again = ast.Call(ast.Attribute(ast.Name("np", ast.Load()), "tanh", ast.Load()),
+                             [copy.deepcopy(right.left)], [])
+            yield "derivative", ast.BinOp(copy.deepcopy(node.left), ast.Sub(),
+                                          ast.BinOp(again, ast.Pow(), copy.deepcopy(right.right))), \
+                f"tanh' of tanh({ast.unparse(right.left)}) where {ast.unparse(right.left)} is the tanh already"
+        if isinstance(node.op, ast.Mult) and isinstance(right, ast.BinOp) \
+                and isinstance(right.op, ast.Sub) and isinstance(right.left, ast.Constant) \
+                and right.left.value == 1:
+            x = right.right
+            left = node.left
+            outer = None  # g * x * (1 − x): the upstream factor in front
+            if isinstance(left, ast.BinOp) and isinstance(left.op, ast.Mult) \
+                    and ast.dump(left.right) == ast.dump(x):
+                outer = left.left
+            elif ast.dump(left) != ast.dump(x):
+                return
+            s = ast.Call(ast.Name("sigmoid", ast.Load()), [copy.deepcopy(x)], [])
+            local = ast.BinOp(copy.deepcopy(s), ast.Mult(),
+                              ast.BinOp(ast.Constant(1), ast.Sub(), copy.deepcopy(s)))
+            if outer is not None:
+                local = ast.BinOp(ast.BinOp(copy.deepcopy(outer), ast.Mult(), copy.deepcopy(s)),
+                                  ast.Mult(), ast.BinOp(ast.Constant(1), ast.Sub(), copy.deepcopy(s)))
+            yield "derivative", local, \
+                f"σ' of σ({ast.unparse(x)}) where {ast.unparse(x)} is the σ already"
 
     def _UnaryOp(self, node):
         if isinstance(node.op, ast.USub):
@@ -333,6 +375,23 @@ class _Site:
                         yield "block", _with_item(node, i, new), f"the block [{other}] where [{ast.unparse(item)}] belongs"
 
     # ---- statements: accumulation, exchanged targets or results
+    def _block(self, node):
+        """Two consecutive assignments of same-shape names with their targets exchanged
+        (di = dc ⊙ i; dg = dc ⊙ g: each computed into the other's name)."""
+        for name in ("body", "orelse"):
+            block = getattr(node, name, None)
+            if not isinstance(block, list):
+                continue
+            for first, second in zip(block, block[1:]):
+                a, b = _single_target(first), _single_target(second)
+                if a and b and a != b and self.shapes.same_kind(self.function, a, b):
+                    changed = [copy.deepcopy(first), copy.deepcopy(second)]
+                    changed[0].targets, changed[1].targets = \
+                        [ast.Name(b, ast.Store())], [ast.Name(a, ast.Store())]
+                    yield "swap-targets", (first, second, changed), \
+                        f"{a} and {b} computed into each other's names"
+
+    _For = _FunctionDef = _If = _While = _With = _block
     def _AugAssign(self, node):
         if isinstance(node.op, ast.Add):
             yield "overwrite", ast.Assign([copy.deepcopy(node.target)], copy.deepcopy(node.value)), \
@@ -377,6 +436,13 @@ class _Site:
                 target = changed.targets[0] if isinstance(changed, ast.Assign) else changed.value
                 target.elts[i], target.elts[j] = target.elts[j], target.elts[i]
                 yield operator, changed, words.format(ast.unparse(elements[i]), ast.unparse(elements[j]))
+
+
+def _single_target(node) -> str | None:
+    if isinstance(node, ast.Assign) and len(node.targets) == 1 \
+            and isinstance(node.targets[0], ast.Name):
+        return node.targets[0].id
+    return None
 
 
 def _steps_with(item, loop_vars: set) -> bool:

@@ -14,6 +14,8 @@ from grader.cases import Case, Ref
 from grader.diagnose import Diagnosis, explain, relative_error, scale_words
 
 MAX_MESSAGES = 6
+#: diagnoses that say where a value is wrong but not why: a generated mistake may say more
+VAGUE = ("other", "steps", "blocks")
 #: numpy's words for operands of a matrix product whose shapes do not fit.
 SHAPE_ERRORS = ("mismatch in its core dimension", "not aligned")
 
@@ -61,6 +63,9 @@ class Context:
     missing: dict = field(default_factory=dict)
     #: where the top-level code that runs before any call is ("line 2 of cell 3 (“W = …”)")
     running: str = ""
+    #: (case, expect, value) -> a Diagnosis naming the generated mistake that gives this value,
+    #: or None; asked only when no rule explains a wrong value (grader.judge.naming)
+    name_mistake: Callable | None = None
 
 
 def _call_failure(case: Case, outcome, index: int, context: Context) -> tuple[str, str]:
@@ -299,6 +304,8 @@ def judge(case: Case, outcome, context: Context) -> Verdict:
         diagnosis = (_integer_dtype(outcome.calls[expect.call].parts[expect.part], reference,
                                     expect.label)
                      or explain(value, expect, others, case.dims, context.constants))
+        if diagnosis.code in VAGUE and context.name_mistake is not None:
+            diagnosis = context.name_mistake(case, expect, value) or diagnosis
         if value.shape == reference.shape and 0 < value.size <= MAX_EVIDENCE:
             evidence.append(Evidence(expect.label, (value - reference) / (scale or 1.0),
                                      expect.time_axis, expect.block_axis, tuple(expect.blocks)))

@@ -1,0 +1,193 @@
+"""Naming a wrong value by the generated mutant that returns it: "your dX matches a specific
+mistake in `lstm_backward`: it uses c_t where c_{t−1} belongs (df = dc ⊙ c_{t−1})".
+
+Consulted only for a value that no generic or assignment rule explains. The mutants of the
+function that returned the value are run on that case once per grading process (trusted code,
+in this process) and their values kept, so the cost does not grow with the submissions; only
+failing values are compared. Words use the handout's notation from the assignment's glossary
+(`[glossary]` in spec.toml); a change whose names the glossary does not cover is described
+without code, so no reference code reaches a student.
+"""
+from __future__ import annotations
+
+import ast
+import re
+import tomllib
+from pathlib import Path
+
+import numpy as np
+
+from grader.diagnose import Diagnosis, fits
+from grader.judge.fingerprints import (graded_functions, mutant_namespace, namespace_of,
+                                       reference_module, run_case, trace_shapes)
+from grader.judge.mutants import Mutant, generate
+
+#: names every handout uses as they are (numpy's own, and σ)
+_KNOWN_NAMES = {"np": "np", "sigmoid": "σ", "range": "range", "len": "len"}
+#: what each kind of change means, where its code cannot be shown
+_PLAIN = {
+    "substitute": "a variable is used where another of the same shape belongs",
+    "swap-operands": "two operands are exchanged",
+    "drop-term": "a term of a sum is left out",
+    "flip-operator": "a + and a − are exchanged",
+    "drop-factor": "a factor of a product is left out (a local derivative or a carried gradient)",
+    "drop-divisor": "a division is left out",
+    "extra-divisor": "it divides by a size it should not divide by",
+    "divisor": "it divides by the wrong size",
+    "transpose": "a transpose is missing or extra",
+    "drop-power": "a square is missing",
+    "sign": "a sign is flipped",
+    "constant": "a constant is wrong",
+    "activation": "the wrong nonlinearity (tanh for σ or the reverse) is used, or one is left out",
+    "reduction": "a mean is taken where a sum belongs, or the reverse",
+    "axis": "a sum or mean runs over the wrong axis",
+    "loop-bound": "a loop over the steps starts or stops one step off",
+    "loop-order": "a loop over the steps runs the wrong way",
+    "index-shift": "an index is one step off",
+    "block": "one column block of the fused matrix is read in place of another",
+    "overwrite": "a gradient is overwritten at each step instead of accumulated (= where += belongs)",
+    "swap-targets": "two values are assigned to each other's names",
+    "swap-outputs": "two returned values are exchanged",
+    "float32": "some arithmetic is done in float32 instead of float64",
+    "derivative": "a local derivative is taken of the wrong quantity (σ' or tanh' applied to "
+                  "a value that already is the σ or the tanh)",
+}
+
+
+def glossary(course: Path, name: str) -> dict:
+    """{reference variable name: the handout's notation} from the assignment's spec."""
+    path = course / "assignments" / name / "spec.toml"
+    try:
+        return dict(tomllib.loads(path.read_text()).get("glossary", {}))
+    except (OSError, tomllib.TOMLDecodeError):
+        return {}
+
+
+class MutantNamer:
+    """Names wrong values of one assignment's cases by its generated mutants."""
+
+    def __init__(self, assignment, course: Path):
+        self.assignment, self.course = assignment, course
+        self._mutants: dict[str, list[Mutant]] | None = None
+        self._module = None
+        self._values: dict = {}  # (case id, call index) -> [(mutant, parts)]
+        self._pending: list = []  # this submission's named values, until `settle`
+        self.words = glossary(course, assignment.name)
+
+    def _load(self) -> None:
+        self._module = reference_module(self.course, self.assignment.name)
+        functions = graded_functions(self.assignment)
+        shapes = trace_shapes(namespace_of(self._module), self.assignment.cases, functions)
+        source = Path(self._module.__file__).read_text()
+        self._mutants = {}
+        for mutant in generate(source, functions, shapes):
+            self._mutants.setdefault(mutant.function, []).append(mutant)
+
+    def explain(self, case, expect, value: np.ndarray) -> Diagnosis | None:
+        """The first generated mistake whose value on this case is the student's, in words."""
+        function = case.calls[expect.call].function
+        if self._mutants is None:
+            try:
+                self._load()
+            except Exception:  # no reference here (a public case file): nothing to name
+                self._mutants = {}
+        reference = np.asarray(expect.value, dtype=np.float64)
+        matches = []
+        for mutant, parts in self._values_of(case, expect.call, function):
+            if parts is None or expect.part >= len(parts) or isinstance(parts[expect.part], str):
+                continue
+            theirs = np.asarray(parts[expect.part], dtype=np.float64)
+            if theirs.shape == value.shape and not fits(theirs, reference) and fits(value, theirs):
+                matches.append(mutant)
+        if not matches:
+            return None
+        diagnosis = self._diagnosis(function, expect.label, matches[0])
+        self._pending.append((case, function, expect.label, matches, diagnosis.message))
+        return diagnosis
+
+    def _diagnosis(self, function: str, label: str, mutant: Mutant) -> Diagnosis:
+        return Diagnosis(f"a specific mistake in `{function}` gives exactly your {label} "
+                         f"({self.describe(mutant)}).", f"mutant:{mutant.operator}")
+
+    def settle(self, verdicts: list) -> None:
+        """After a submission's cases are judged: where several generated mistakes give a wrong
+        value, name the one that gives the most of the submission's wrong values of that
+        function (a small case can make two mistakes look alike: with c_{t−1} = 0 at the first
+        step, anything multiplied by it vanishes)."""
+        pending, self._pending = self._pending, []
+        count: dict[tuple, int] = {}
+        for _, function, _, matches, _ in pending:
+            for mutant in matches:
+                count[(function, mutant.id)] = count.get((function, mutant.id), 0) + 1
+        by_case = {id(v.case): v for v in verdicts}
+        for case, function, label, matches, said in pending:
+            best = max(matches, key=lambda m: (count[(function, m.id)], -matches.index(m)))
+            if best is matches[0]:
+                continue
+            verdict = by_case.get(id(case))
+            if verdict is None:
+                continue
+            # the words of the mistake, wherever the verdict put them (messages of several
+            # outputs wrong the same way are merged into one sentence)
+            old, new = f"({self.describe(matches[0])})", f"({self.describe(best)})"
+            verdict.messages = [m.replace(old, new) if f"`{function}` gives exactly your" in m
+                                else m for m in verdict.messages]
+            codes = list(verdict.codes)
+            if f"mutant:{matches[0].operator}" in codes:
+                codes[codes.index(f"mutant:{matches[0].operator}")] = f"mutant:{best.operator}"
+            verdict.codes = codes
+
+    def _values_of(self, case, call: int, function: str) -> list:
+        key = (id(case), call)
+        if key not in self._values:
+            prefix = _Prefix(case, call)
+            found = []
+            for mutant in self._mutants.get(function, []):
+                try:
+                    outcome = run_case(mutant_namespace(mutant, self._module), prefix)
+                    result = outcome.calls[call]
+                    found.append((mutant, result.parts if result.ok else None))
+                except Exception:
+                    found.append((mutant, None))
+            self._values[key] = found
+        return self._values[key]
+
+    def describe(self, mutant: Mutant) -> str:
+        """The change in the handout's notation, or in plain words."""
+        if mutant.operator.startswith("substitute"):
+            used, meant = mutant.after, mutant.before
+            if used in self.words and meant in self.words:
+                where = "" if not mutant.operator.endswith("everywhere") else " (everywhere)"
+                return f"it uses {self.words[used]} where {self.words[meant]} belongs{where}"
+        pair = re.match(r"^(\w+) and (\w+) computed into each other's names$", mutant.what)
+        if pair and all(name in self.words for name in pair.groups()):
+            a, b = (self.words[name] for name in pair.groups())
+            return f"{a} and {b} are exchanged: each is computed with the other's formula"
+        before, after = self.render(mutant.before), self.render(mutant.after)
+        if before is not None and after is not None and before != after:
+            return f"it computes {after} where {before} belongs"
+        return "here " + _PLAIN.get(mutant.operator.removesuffix("-everywhere"),
+                                    "a step of the computation differs")
+
+    def render(self, code: str) -> str | None:
+        """An expression in the handout's notation, or None when one of its names has none."""
+        try:
+            tree = ast.parse(code, mode="eval") if "\n" not in code else None
+        except SyntaxError:
+            return None
+        if tree is None:
+            return None
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name):
+                if node.id not in self.words and node.id not in _KNOWN_NAMES:
+                    return None
+                node.id = self.words.get(node.id, _KNOWN_NAMES.get(node.id))
+        text = ast.unparse(tree).replace("np.", "").replace(" ** 2", "²")
+        return text.replace(" * ", " ⊙ ").replace(" - ", " − ")
+
+
+class _Prefix:
+    """A case cut after one call: only what that call needs runs."""
+
+    def __init__(self, case, call: int):
+        self.calls = case.calls[:call + 1]
