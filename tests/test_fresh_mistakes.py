@@ -75,3 +75,10 @@ def test_named_share_is_a_share_of_the_mistakes():
         share = named_share(name)
         assert share == sum(o.named for o in outcomes) / len(outcomes)
         assert 0.0 <= named_share(name, public=True) <= share <= 1.0
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_most_fresh_mistakes_are_named_specifically(name):
+    """Issue 19's goal: at least 90% of a set of realistic mistakes written apart from the
+    engine are named (a quantity and what is wrong with it), by the public or hidden tests."""
+    assert named_share(name) >= 0.9

@@ -149,14 +149,15 @@ def _mutants_of(function: ast.FunctionDef, shapes: Shapes) -> list[Mutant]:
         if any(id(a) in targets for c in batch for a in places[id(c[0])][3]):
             continue  # one change inside another: not one slip
         edit = _Edit(function, [places[id(c[0])][:3] for c in batch], [c[2] for c in batch])
-        with edit.made():
-            key = tuple(ast.dump(places[id(c[0])][4]) for c in batch)
+        with edit.made():  # what the changed statements read (a replaced one: its replacement)
+            key = tuple(ast.dump(c[2] if isinstance(c[0], ast.stmt) else places[id(c[0])][4])
+                        for c in batch)
         if key in seen:  # two changes that read the same: one mutant
             continue
         seen.add(key)
         node, operator, replacement, what = batch[0]
         line = getattr(node, "lineno", function.lineno)
-        if len(batch) > 1 and batch[0][1:] != batch[1][1:] and operator == "swap-targets":
+        if any(batch is pair for pair in pairs):
             pass  # a pair of statements, one slip
         elif len(batch) > 1:
             operator, what = f"{operator}-everywhere", f"{what}, at each of its {len(batch)} places"
@@ -253,6 +254,8 @@ class _Site:
                     other = ast.BinOp(copy.deepcopy(node.left), ast.Div(), ast.parse(dim, mode="eval").body)
                     yield "divisor", other, f"divides by {dim} instead of {ast.unparse(node.right)}"
         elif isinstance(node.op, ast.MatMult):
+            yield "drop-factor", copy.deepcopy(node.right), f"leaves out the product with {ast.unparse(node.left)}"
+            yield "drop-factor", copy.deepcopy(node.left), f"leaves out the product with {ast.unparse(node.right)}"
             for side in ("left", "right"):
                 changed = copy.deepcopy(node)
                 operand = getattr(changed, side)
@@ -278,6 +281,11 @@ class _Site:
             yield "derivative", ast.BinOp(copy.deepcopy(node.left), ast.Sub(),
                                           ast.BinOp(again, ast.Pow(), copy.deepcopy(right.right))), \
                 f"tanh' of tanh({ast.unparse(right.left)}) where {ast.unparse(right.left)} is the tanh already"
+            before = ast.Call(ast.Attribute(ast.Name("np", ast.Load()), "arctanh", ast.Load()),
+                              [copy.deepcopy(right.left)], [])
+            yield "derivative", ast.BinOp(copy.deepcopy(node.left), ast.Sub(),
+                                          ast.BinOp(before, ast.Pow(), copy.deepcopy(right.right))), \
+                f"tanh' written with the pre-activation (1 − a²) where the tanh {ast.unparse(right.left)} belongs"
         if isinstance(node.op, ast.Mult) and isinstance(right, ast.BinOp) \
                 and isinstance(right.op, ast.Sub) and isinstance(right.left, ast.Constant) \
                 and right.left.value == 1:
@@ -297,6 +305,18 @@ class _Site:
                                   ast.Mult(), ast.BinOp(ast.Constant(1), ast.Sub(), copy.deepcopy(s)))
             yield "derivative", local, \
                 f"σ' of σ({ast.unparse(x)}) where {ast.unparse(x)} is the σ already"
+            pre = ast.parse(f"np.log(({ast.unparse(x)}) / (1 - ({ast.unparse(x)})))", mode="eval").body
+            local = ast.BinOp(copy.deepcopy(pre), ast.Mult(),
+                              ast.BinOp(ast.Constant(1), ast.Sub(), copy.deepcopy(pre)))
+            if outer is not None:
+                local = ast.BinOp(ast.BinOp(copy.deepcopy(outer), ast.Mult(), copy.deepcopy(pre)),
+                                  ast.Mult(), ast.BinOp(ast.Constant(1), ast.Sub(), copy.deepcopy(pre)))
+            yield "derivative", local, \
+                f"σ' written with the pre-activation where the σ {ast.unparse(x)} belongs"
+
+    def _IfExp(self, node):
+        yield "condition", copy.deepcopy(node.body), f"always {ast.unparse(node.body)}, whatever {ast.unparse(node.test)}"
+        yield "condition", copy.deepcopy(node.orelse), f"always {ast.unparse(node.orelse)}, whatever {ast.unparse(node.test)}"
 
     def _UnaryOp(self, node):
         if isinstance(node.op, ast.USub):
@@ -384,6 +404,10 @@ class _Site:
                 continue
             for first, second in zip(block, block[1:]):
                 a, b = _single_target(first), _single_target(second)
+                if isinstance(first, (ast.Assign, ast.AugAssign)) and \
+                        isinstance(second, (ast.Assign, ast.AugAssign)):
+                    yield "order", (first, second, [copy.deepcopy(second), copy.deepcopy(first)]), \
+                        "two consecutive steps done in the other order"
                 if a and b and a != b and self.shapes.same_kind(self.function, a, b):
                     changed = [copy.deepcopy(first), copy.deepcopy(second)]
                     changed[0].targets, changed[1].targets = \

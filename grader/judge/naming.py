@@ -23,7 +23,7 @@ from grader.judge.fingerprints import (graded_functions, mutant_namespace, names
 from grader.judge.mutants import Mutant, generate
 
 #: names every handout uses as they are (numpy's own, and σ)
-_KNOWN_NAMES = {"np": "np", "sigmoid": "σ", "range": "range", "len": "len"}
+_KNOWN_NAMES = {"np": "np", "sigmoid": "σ", "len": "len"}
 #: what each kind of change means, where its code cannot be shown
 _PLAIN = {
     "substitute": "a variable is used where another of the same shape belongs",
@@ -49,6 +49,9 @@ _PLAIN = {
     "swap-targets": "two values are assigned to each other's names",
     "swap-outputs": "two returned values are exchanged",
     "float32": "some arithmetic is done in float32 instead of float64",
+    "condition": "a choice (an `if`) is ignored: one branch is taken whatever the condition",
+    "order": "two consecutive steps are done in the other order (a value is used before it is "
+             "updated, or updated before it is used)",
     "derivative": "a local derivative is taken of the wrong quantity (σ' or tanh' applied to "
                   "a value that already is the σ or the tanh)",
 }
