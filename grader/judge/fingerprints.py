@@ -112,6 +112,8 @@ class Evaluated:
     failed: list = field(default_factory=list)
     #: each failing case's first message: what a student with this mistake reads
     messages: dict = field(default_factory=dict)
+    #: each case's outcome (None where the case does not call the mutated function)
+    outcomes: list = field(default_factory=list, repr=False)
 
     @property
     def killed(self) -> bool:
@@ -141,8 +143,10 @@ def _evaluate(mutant: Mutant, module, cases, reference) -> Evaluated:
     for index, (case, expected) in enumerate(zip(cases, reference)):
         if not any(c.function == mutant.function for c in case.calls):
             outcome.values.append(None)
+            outcome.outcomes.append(None)
             continue
         result = run_case(namespace, case)
+        outcome.outcomes.append(result)
         outcome.values.append([call.parts if call.ok else None for call in result.calls])
         ran = ran or all(call.ok for call in result.calls)
         same = same and _same_values(result, expected)

@@ -77,6 +77,24 @@ class MutantNamer:
         self._pending: list = []  # this submission's named values, until `settle`
         self.words = glossary(course, assignment.name)
 
+    def prefill(self, module, evaluated: list) -> None:
+        """Take the mutants and their outcomes on every case from an evaluation already made
+        (grader.judge.fingerprints.evaluate), instead of running them again."""
+        self._module, self._mutants = module, {}
+        for item in evaluated:
+            self._mutants.setdefault(item.mutant.function, []).append(item.mutant)
+        for index, case in enumerate(self.assignment.cases):
+            for call, _ in enumerate(case.calls):
+                function = case.calls[call].function
+                found = []
+                for item in evaluated:
+                    if item.mutant.function != function:
+                        continue
+                    result = item.outcomes[index] if index < len(item.outcomes) else None
+                    ok = result is not None and result.failure is None and result.calls[call].ok
+                    found.append((item.mutant, result.calls[call].parts if ok else None))
+                self._values[(id(case), call)] = found
+
     def _load(self) -> None:
         self._module = reference_module(self.course, self.assignment.name)
         functions = graded_functions(self.assignment)
