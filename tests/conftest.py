@@ -1,8 +1,8 @@
 """Suite-wide: the tests write only into temporary folders they make.
 
-The command line's defaults (the course gradebook, out/ASSIGNMENT) point into a temporary
-folder for the whole session, through the variables the grader honours ($GRADER_GRADEBOOK,
-$GRADER_OUT_ROOT), so a test that forgets --gradebook or --out cannot touch the course. The
+The command line's defaults (the course gradebook, out/ASSIGNMENT, the cache of generated
+mistakes' values) point into a temporary folder for the whole session, through the variables
+the grader honours ($GRADER_GRADEBOOK, $GRADER_OUT_ROOT, $GRADER_CACHE), so a test that forgets --gradebook or --out cannot touch the course. The
 checkout's state is taken when the session starts, and test_hermetic's last test (moved to the
 end of every run) compares it with the state after every other test.
 """
@@ -12,6 +12,7 @@ import pytest
 
 from grader.assignment import OUT_ENVIRONMENT
 from grader.gradebook.store import ENVIRONMENT as GRADEBOOK_ENVIRONMENT
+from grader.judge.mutant_store import ENVIRONMENT as CACHE_ENVIRONMENT
 from tests import checkout
 
 #: the test that must run after every other one
@@ -39,7 +40,8 @@ def default_locations(tmp_path_factory):
     """The default gradebook and output folder of every command, in a temporary folder."""
     folder = tmp_path_factory.mktemp("defaults")
     chosen = {GRADEBOOK_ENVIRONMENT: str(folder / "gradebook.sqlite"),
-              OUT_ENVIRONMENT: str(folder / "out")}
+              OUT_ENVIRONMENT: str(folder / "out"),
+              CACHE_ENVIRONMENT: str(folder / "cache")}
     saved = {name: os.environ.get(name) for name in chosen}
     os.environ.update(chosen)
     yield folder

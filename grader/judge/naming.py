@@ -20,6 +20,7 @@ import numpy as np
 from grader.diagnose import Diagnosis, fits
 from grader.judge.fingerprints import (graded_functions, mutant_namespace, namespace_of,
                                        reference_module, run_case, trace_shapes)
+from grader.judge.mutant_store import MutantStore
 from grader.judge.mutants import Mutant, generate
 
 #: names every handout uses as they are (numpy's own, and σ)
@@ -75,6 +76,7 @@ class MutantNamer:
         self._module = None
         self._values: dict = {}  # (case id, call index) -> [(mutant, parts)]
         self._pending: list = []  # this submission's named values, until `settle`
+        self._store = None
         self.words = glossary(course, assignment.name)
 
     def prefill(self, module, evaluated: list) -> None:
@@ -97,6 +99,7 @@ class MutantNamer:
 
     def _load(self) -> None:
         self._module = reference_module(self.course, self.assignment.name)
+        self._store = MutantStore.of(self.course, self.assignment.name)
         functions = graded_functions(self.assignment)
         shapes = trace_shapes(namespace_of(self._module), self.assignment.cases, functions)
         source = Path(self._module.__file__).read_text()
@@ -161,16 +164,21 @@ class MutantNamer:
     def _values_of(self, case, call: int, function: str) -> list:
         key = (id(case), call)
         if key not in self._values:
-            prefix = _Prefix(case, call)
-            found = []
-            for mutant in self._mutants.get(function, []):
-                try:
-                    outcome = run_case(mutant_namespace(mutant, self._module), prefix)
-                    result = outcome.calls[call]
-                    found.append((mutant, result.parts if result.ok else None))
-                except Exception:
-                    found.append((mutant, None))
-            self._values[key] = found
+            mutants = self._mutants.get(function, [])
+            stored = self._store.load(case, call, len(mutants)) if self._store else None
+            if stored is None:
+                prefix = _Prefix(case, call)
+                stored = []
+                for mutant in mutants:
+                    try:
+                        outcome = run_case(mutant_namespace(mutant, self._module), prefix)
+                        result = outcome.calls[call]
+                        stored.append(result.parts if result.ok else None)
+                    except Exception:
+                        stored.append(None)
+                if self._store:
+                    self._store.save(case, call, stored)
+            self._values[key] = list(zip(mutants, stored))
         return self._values[key]
 
     def describe(self, mutant: Mutant) -> str:
