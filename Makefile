@@ -12,7 +12,7 @@ LOCK := requirements.lock
 UV_VERSION := 0.13.10
 UV := $(VENV)/uv/bin/uv
 
-.PHONY: help setup test grade assignments bench mutants lock clean
+.PHONY: help setup test grade assignments bench mutants lock translations clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -79,6 +79,21 @@ lock: ## Pin the dependencies pyproject.toml declares into requirements.lock (UP
 	@test -x $(UV) || { $(PYTHON) -m venv $(VENV)/uv && $(VENV)/uv/bin/pip install --quiet uv==$(UV_VERSION); }
 	$(UV) pip compile pyproject.toml --extra test --extra bench --universal --python-version 3.11 \
 	  --generate-hashes --custom-compile-command "make lock" --quiet $(if $(UPGRADE),--upgrade) -o $(LOCK)
+
+# Student-facing messages are marked with grader.i18n's _()/ngettext(): extract them into the
+# template, merge it into each language's .po (translate the new entries there), compile the .mo
+# files the package ships (committed, so a fresh clone and an installed wheel need no Babel).
+LOCALES := grader/locale
+TRANSLATED := ko
+translations: $(STAMP) ## Extract marked messages, update each language's .po, compile the .mo
+	$(VENV)/bin/pybabel extract --no-location --sort-output --project grader --omit-header \
+	  -k _ -k ngettext:1,2 -k N_ -o $(LOCALES)/grader.pot grader
+	for lang in $(TRANSLATED); do \
+	  $(VENV)/bin/pybabel update --init-missing --no-fuzzy-matching --ignore-obsolete \
+	    --ignore-pot-creation-date -D grader \
+	    -l $$lang -i $(LOCALES)/grader.pot -d $(LOCALES) || exit 1; \
+	done
+	$(VENV)/bin/pybabel compile --statistics -D grader -d $(LOCALES)
 
 clean: ## Remove the virtual environment and outputs
 	rm -rf $(VENV) $(OUT) build dist *.egg-info

@@ -9,11 +9,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from grader.i18n import N_, _
+
 #: How closely a transformed reference must match to count as the explanation.
 FIT = 1e-6
 
-DIM_WORDS = {"N": "the batch size", "T": "the sequence length", "H": "the hidden size",
-             "D": "the input size", "K": "the number of classes"}
+DIM_WORDS = {"N": N_("the batch size"), "T": N_("the sequence length"),
+             "H": N_("the hidden size"), "D": N_("the input size"),
+             "K": N_("the number of classes")}
 
 
 @dataclass
@@ -39,58 +42,76 @@ def fits(student, candidate, tol=FIT) -> bool:
 
 
 def scale_words(alpha: float, label: str, dims: dict, constants: dict,
-                against: str = "the reference") -> Diagnosis:
-    """Name a constant factor between the student's value and the reference's."""
+                against: str | None = None) -> Diagnosis:
+    """Name a constant factor between the student's value and the reference's (`against`:
+    what it is compared with, already in the current language; the reference by default)."""
+    against = against or _("the reference")
     sign = "−" if alpha < 0 else ""
     magnitude = abs(alpha)
     close = lambda a, b: abs(a - b) <= 1e-6 * max(abs(b), 1e-12)  # noqa: E731
     n = dims.get("N")
     if n and n != 1:
         if close(magnitude, n):
-            return Diagnosis(f"your {label} is exactly {sign}{n:g}× {against} (N = {n:g}, "
-                             "the batch size): you summed over the batch where the loss takes the "
-                             "mean; divide by N = X.shape[0] once.", "scale:N")
+            return Diagnosis(_("your {label} is exactly {sign}{n}× {against} (N = {n}, "
+                               "the batch size): you summed over the batch where the loss takes "
+                               "the mean; divide by N = X.shape[0] once.", label=label,
+                               sign=sign, n=f"{n:g}", against=against), "scale:N")
         if close(magnitude, 1 / n):
-            return Diagnosis(f"your {label} is exactly {sign}1/{n:g} of {against} (N = {n:g}, "
-                             "the batch size): divided by N once too often (the 1/N is "
-                             "applied twice, for instance in output_gradient and again in "
-                             "backward_gradient, or averaged over the batch where the loss "
-                             "sums).", "scale:1/N")
+            return Diagnosis(_("your {label} is exactly {sign}1/{n} of {against} (N = {n}, "
+                               "the batch size): divided by N once too often (the 1/N is "
+                               "applied twice, for instance in output_gradient and again in "
+                               "backward_gradient, or averaged over the batch where the loss "
+                               "sums).", label=label, sign=sign, n=f"{n:g}", against=against),
+                             "scale:1/N")
         for name, value in sorted(constants.items()):
             if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 \
                     and value != n and close(magnitude, n / value):
                 return Diagnosis(
-                    f"your {label} is exactly {sign}{n:g}/{value:g} of {against}: it divides "
-                    f"by the notebook global `{name}` (= {value:g}) instead of the batch size "
-                    f"N = {n:g} of the arguments; use X.shape[0].", "global")
+                    _("your {label} is exactly {sign}{n}/{value} of {against}: it divides "
+                      "by the notebook global `{name}` (= {value}) instead of the batch size "
+                      "N = {n} of the arguments; use X.shape[0].", label=label, sign=sign,
+                      n=f"{n:g}", value=f"{value:g}", against=against, name=name), "global")
         for dim, value in dims.items():
             if dim != "N" and value and value not in (1, n) and close(magnitude, n / value):
                 return Diagnosis(
-                    f"your {label} is exactly {sign}{n:g}/{value:g} of {against}: it divides by "
-                    f"{dim} = {value:g} ({DIM_WORDS.get(dim, dim)}) where the mean is over the "
-                    f"batch; divide by N = X.shape[0].", f"scale:N/{dim}")
+                    _("your {label} is exactly {sign}{n}/{value} of {against}: it divides by "
+                      "{dim} = {value} ({what}) where the mean is over the batch; divide by "
+                      "N = X.shape[0].", label=label, sign=sign, n=f"{n:g}", value=f"{value:g}",
+                      against=against, dim=dim, what=_dim_words(dim)), f"scale:N/{dim}")
     for dim, value in dims.items():
         if dim == "N" or not value or value == 1:
             continue
-        what = DIM_WORDS.get(dim, dim)
+        what = _dim_words(dim)
         if close(magnitude, value):
-            return Diagnosis(f"your {label} is exactly {sign}{value:g}× {against} ({dim} = "
-                             f"{value:g}, {what}): something is summed over {what} once too "
-                             "often, or a mean over it is missing.", f"scale:{dim}")
+            return Diagnosis(_("your {label} is exactly {sign}{value}× {against} ({dim} = "
+                               "{value}, {what}): something is summed over {what} once too "
+                               "often, or a mean over it is missing.", label=label, sign=sign,
+                               value=f"{value:g}", against=against, dim=dim, what=what),
+                             f"scale:{dim}")
         if close(magnitude, 1 / value):
-            return Diagnosis(f"your {label} is exactly {sign}1/{value:g} of {against} "
-                             f"({dim} = {value:g}, {what}): it is averaged over {what} where "
-                             "the loss sums.", f"scale:1/{dim}")
+            return Diagnosis(_("your {label} is exactly {sign}1/{value} of {against} "
+                               "({dim} = {value}, {what}): it is averaged over {what} where "
+                               "the loss sums.", label=label, sign=sign, value=f"{value:g}",
+                               against=against, dim=dim, what=what), f"scale:1/{dim}")
     if close(alpha, -1.0):
-        return Diagnosis(f"your {label} has the wrong sign: it is exactly −1× {against} "
-                         "(check the order in a difference such as y − t).", "sign")
+        return Diagnosis(_("your {label} has the wrong sign: it is exactly −1× {against} "
+                           "(check the order in a difference such as y − t).", label=label,
+                           against=against), "sign")
     for factor in (2.0, 0.5):
         if close(magnitude, factor):
-            words = "twice" if factor == 2 else "half"
-            return Diagnosis(f"your {label} is exactly {sign}{words} {against}: a factor 2 "
-                             "is missing or extra (the derivative of u² is 2u).", "scale:2")
-    return Diagnosis(f"your {label} is exactly {alpha:.6g}× {against}: the direction is "
-                     "right, a constant factor is wrong.", "scale")
+            template = (N_("your {label} is exactly {sign}twice {against}: a factor 2 is "
+                           "missing or extra (the derivative of u² is 2u).") if factor == 2
+                        else N_("your {label} is exactly {sign}half {against}: a factor 2 is "
+                                "missing or extra (the derivative of u² is 2u)."))
+            return Diagnosis(_(template, label=label, sign=sign, against=against), "scale:2")
+    return Diagnosis(_("your {label} is exactly {alpha}× {against}: the direction is "
+                       "right, a constant factor is wrong.", label=label, alpha=f"{alpha:.6g}",
+                       against=against), "scale")
+
+
+def _dim_words(dim: str) -> str:
+    """What a size letter means, in the current language (the letter itself when unknown)."""
+    return _(DIM_WORDS[dim]) if dim in DIM_WORDS else dim
 
 
 def _localize(student, reference, axis, names, label, what) -> str | None:
@@ -105,15 +126,21 @@ def _localize(student, reference, axis, names, label, what) -> str | None:
         return None
     right = [n for n in names if n not in wrong]
     what = f"{what} " if what else ""
-    return (f"in your {label}, {what}{_join(wrong)} {'is' if len(wrong) == 1 else 'are'} wrong "
-            f"while {_join(right)} {'is' if len(right) == 1 else 'are'} right.")
+    templates = {  # (one wrong, one right): the verbs agree with each
+        (True, True): N_("in your {label}, {what}{wrong} is wrong while {right} is right."),
+        (True, False): N_("in your {label}, {what}{wrong} is wrong while {right} are right."),
+        (False, True): N_("in your {label}, {what}{wrong} are wrong while {right} is right."),
+        (False, False): N_("in your {label}, {what}{wrong} are wrong while {right} are right.")}
+    return _(templates[len(wrong) == 1, len(right) == 1], label=label, what=what,
+             wrong=_join(wrong), right=_join(right))
 
 
 def _join(items):
     items = [str(i) for i in items]
     if len(items) > 6:
         items = items[:3] + ["…"] + items[-2:]
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+    return items[0] if len(items) == 1 else _("{items} and {last}", items=", ".join(items[:-1]),
+                                              last=items[-1])
 
 
 def explain(student: np.ndarray, expect, others: list, dims: dict, constants: dict) -> Diagnosis:
@@ -133,26 +160,33 @@ def explain(student: np.ndarray, expect, others: list, dims: dict, constants: di
     if clipped:
         return clipped
     if student.shape == reference.shape and not np.any(student) and np.any(reference):
-        zeros = "0" if student.size == 1 else "all zeros"
-        return Diagnosis(f"your {label} is {zeros}: it is never computed or filled in (an array "
-                         "left as np.zeros made it, a sum never added to, or a loop that never "
-                         "runs).", "zeros")
+        template = (N_("your {label} is 0: it is never computed or filled in (an array left as "
+                       "np.zeros made it, a sum never added to, or a loop that never runs).")
+                    if student.size == 1 else
+                    N_("your {label} is all zeros: it is never computed or filled in (an array "
+                       "left as np.zeros made it, a sum never added to, or a loop that never "
+                       "runs)."))
+        return Diagnosis(_(template, label=label), "zeros")
     for other_label, other_value in others:
         if fits(student, other_value):
-            return Diagnosis(f"your {label} equals the correct {other_label}: the returned values "
-                             "are swapped.", "swap")
+            return Diagnosis(_("your {label} equals the correct {other}: the returned values "
+                               "are swapped.", label=label, other=other_label), "swap")
         if np.ndim(other_value) == 2 and fits(student, np.asarray(other_value).T):
-            return Diagnosis(f"your {label} equals the transpose of the correct {other_label}: "
-                             "the two gradients are swapped and transposed (for D = W·X, "
-                             "dW = dD·Xᵀ and dX = Wᵀ·dD).", "swap")
+            return Diagnosis(_("your {label} equals the transpose of the correct {other}: "
+                               "the two gradients are swapped and transposed (for D = W·X, "
+                               "dW = dD·Xᵀ and dX = Wᵀ·dD).", label=label, other=other_label),
+                             "swap")
     if reference.ndim == 2 and student.shape == reference.T.shape and fits(student, reference.T):
-        shapes = (f" (shape {student.shape} instead of {reference.shape})"
-                  if student.shape != reference.shape else "")
-        return Diagnosis(f"your {label} is the transpose of the correct one{shapes}.",
+        if student.shape != reference.shape:
+            return Diagnosis(_("your {label} is the transpose of the correct one (shape {shape} "
+                               "instead of {expected}).", label=label, shape=str(student.shape),
+                               expected=str(reference.shape)), "transpose")
+        return Diagnosis(_("your {label} is the transpose of the correct one.", label=label),
                          "transpose")
     if student.shape != reference.shape:
-        return Diagnosis(f"your {label} has shape {student.shape}; it should have shape "
-                         f"{reference.shape}.", "shape")
+        return Diagnosis(_("your {label} has shape {shape}; it should have shape {expected}.",
+                           label=label, shape=str(student.shape), expected=str(reference.shape)),
+                         "shape")
     denom = float(np.sum(reference * reference))
     if denom > 0:
         alpha = float(np.sum(student * reference)) / denom
@@ -164,12 +198,12 @@ def explain(student: np.ndarray, expect, others: list, dims: dict, constants: di
                 return scaled
     if expect.block_axis is not None and expect.blocks:
         where = _localize(student, reference, expect.block_axis,
-                          [f"the {b} block" for b in expect.blocks], label, "")
+                          [_("the {block} block", block=b) for b in expect.blocks], label, "")
         if where:
             return Diagnosis(where, "blocks")
     if expect.time_axis is not None and reference.shape[expect.time_axis] > 1:
         steps = [f"t={t}" for t in range(reference.shape[expect.time_axis])]
-        where = _localize(student, reference, expect.time_axis, steps, label, "time steps")
+        where = _localize(student, reference, expect.time_axis, steps, label, _("time steps"))
         if where:
             return Diagnosis(where, "steps")
     return Diagnosis(_plain_error(student, reference, label, expect.rtol), "other")
@@ -184,9 +218,10 @@ def _clipped(student, reference, label) -> Diagnosis | None:
     if bound == 0 or not np.any(np.abs(reference) > bound * (1 + 1e-9)) \
             or not fits(student, np.clip(reference, -bound, bound)):
         return None
-    return Diagnosis(f"your {label} is the correct gradient clipped to ±{bound:g}: clipping "
-                     "(np.clip) belongs to the training step, applied before the update; the "
-                     "backward pass must return the exact gradient.", "clipped")
+    return Diagnosis(_("your {label} is the correct gradient clipped to ±{bound}: clipping "
+                       "(np.clip) belongs to the training step, applied before the update; the "
+                       "backward pass must return the exact gradient.", label=label,
+                       bound=f"{bound:g}"), "clipped")
 
 
 #: a test stricter than this expects float64 arithmetic; float32 rounding (~6e-8 per
@@ -203,22 +238,28 @@ def _precision(student, reference, label, rtol) -> Diagnosis | None:
     error = relative_error(student, reference)
     if not rtol < error <= FLOAT32_ERROR:
         return None
-    return Diagnosis(f"your {label} is right to about {-np.log10(error):.0f} significant "
-                     f"digits only (relative error {error:.2g}, tolerance {rtol:g}): that is "
-                     "float32 precision. Some of your arithmetic or storage is float32 (an "
-                     "array made with dtype=np.float32, or .astype(np.float32)); compute in "
-                     "float64.", "float32")
+    return Diagnosis(_("your {label} is right to about {digits} significant digits only "
+                       "(relative error {error}, tolerance {rtol}): that is float32 precision. "
+                       "Some of your arithmetic or storage is float32 (an array made with "
+                       "dtype=np.float32, or .astype(np.float32)); compute in float64.",
+                       label=label, digits=f"{-np.log10(error):.0f}", error=f"{error:.2g}",
+                       rtol=f"{rtol:g}"), "float32")
 
 
 def _plain_error(student, reference, label, rtol) -> str:
     diff = np.abs(student - reference)
     if not np.all(np.isfinite(student)):
-        return f"your {label} contains NaN or infinity."
+        return _("your {label} contains NaN or infinity.", label=label)
     # the first of the largest differences, ties within rounding included: which entry is
     # named must not hang on the reference's last bits (they differ between CPUs)
     largest = diff >= diff.max() * (1 - 1e-9) if diff.size else diff
     worst = np.unravel_index(int(np.argmax(largest)), diff.shape) if diff.ndim else ()
-    where = f" at index {tuple(int(i) for i in worst)}" if diff.ndim else ""
-    return (f"your {label} is off by a relative error of {relative_error(student, reference):.2g} "
-            f"(tolerance {rtol:g}); the largest difference is{where}: yours "
-            f"{float(student[worst]):.6g}, expected {float(reference[worst]):.6g}.")
+    values = dict(label=label, error=f"{relative_error(student, reference):.2g}",
+                  rtol=f"{rtol:g}", yours=f"{float(student[worst]):.6g}",
+                  expected=f"{float(reference[worst]):.6g}")
+    if diff.ndim:
+        return _("your {label} is off by a relative error of {error} (tolerance {rtol}); the "
+                 "largest difference is at index {index}: yours {yours}, expected {expected}.",
+                 index=str(tuple(int(i) for i in worst)), **values)
+    return _("your {label} is off by a relative error of {error} (tolerance {rtol}); the "
+             "largest difference is: yours {yours}, expected {expected}.", **values)

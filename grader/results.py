@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 from grader import __version__
+from grader.i18n import _
 
 VISIBILITY = {"public": "visible", "hidden": "after_published"}
 
@@ -20,10 +21,11 @@ def _status(verdict) -> str:
 def test_output(verdict) -> str:
     """What a student reads for one test."""
     if verdict.case.visibility == "hidden":
-        return "Passed." if verdict.passed else "Failed (hidden test: no details are shown)."
+        return _("Passed.") if verdict.passed else _("Failed (hidden test: no details are "
+                                                     "shown).")
     if verdict.passed:
-        return "Passed." + (f" {verdict.case.description}" if verdict.case.description else "")
-    head = "Partly correct. " if verdict.fraction > 0 else ""
+        return _("Passed.") + (f" {verdict.case.description}" if verdict.case.description else "")
+    head = _("Partly correct.") + " " if verdict.fraction > 0 else ""
     if len(verdict.messages) > 1:  # one Markdown item per mistake, as the feedback page shows
         return (head.strip() + "\n\n" if head else "") + "\n".join(
             f"- {m}" for m in verdict.messages)
@@ -34,8 +36,9 @@ def summary(graded, assignment) -> str:
     """A few lines at the top of the results: score per function, notes, the cause of failure."""
     lines = []
     if graded.error:
-        lines.append(f"Your submission could not be graded: {graded.error}")
-    lines.append(f"Score: {graded.score:g} / {assignment.max_score:g}")
+        lines.append(_("Your submission could not be graded: {error}", error=graded.error))
+    lines.append(_("Score: {score} / {max_score}", score=f"{graded.score:g}",
+                   max_score=f"{assignment.max_score:g}"))
     for function in assignment.functions:
         mine = [v for v in graded.verdicts if v.case.function == function]
         if mine:
@@ -43,7 +46,7 @@ def summary(graded, assignment) -> str:
             of = sum(v.case.points for v in mine)
             lines.append(f"- `{function}`: {got:g} / {of:g}")
     for note in graded.notes:
-        lines.append(f"Note: {note}")
+        lines.append(_("Note: {note}", note=note))
     return "\n".join(lines)
 
 
@@ -109,10 +112,10 @@ def report_text(graded, assignment) -> str:
             continue
         lines.append(f"{function}")
         for v in mine:
-            mark = "PASS" if v.passed else "FAIL"
+            mark = _("PASS") if v.passed else _("FAIL")
             lines.append(f"  [{mark}] {v.case.name} ({v.score:g}/{v.case.points:g})")
             if not v.passed:
                 lines.extend(f"         {m}" for m in (v.messages if v.case.visibility ==
-                                                        "public" else ["(hidden test)"]))
+                                                        "public" else [_("(hidden test)")]))
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from grader.diagnose import Diagnosis, fits
+from grader.i18n import N_, _
 from grader.judge.fingerprints import (graded_functions, mutant_namespace, namespace_of,
                                        reference_module, run_case, trace_shapes)
 from grader.judge.mutant_store import MutantStore
@@ -27,34 +28,34 @@ from grader.judge.mutants import Mutant, generate
 _KNOWN_NAMES = {"np": "np", "sigmoid": "σ", "len": "len"}
 #: what each kind of change means, where its code cannot be shown
 _PLAIN = {
-    "substitute": "a variable is used where another of the same shape belongs",
-    "swap-operands": "two operands are exchanged",
-    "drop-term": "a term of a sum is left out",
-    "flip-operator": "a + and a − are exchanged",
-    "drop-factor": "a factor of a product is left out (a local derivative or a carried gradient)",
-    "drop-divisor": "a division is left out",
-    "extra-divisor": "it divides by a size it should not divide by",
-    "divisor": "it divides by the wrong size",
-    "transpose": "a transpose is missing or extra",
-    "drop-power": "a square is missing",
-    "sign": "a sign is flipped",
-    "constant": "a constant is wrong",
-    "activation": "the wrong nonlinearity (tanh for σ or the reverse) is used, or one is left out",
-    "reduction": "a mean is taken where a sum belongs, or the reverse",
-    "axis": "a sum or mean runs over the wrong axis",
-    "loop-bound": "a loop over the steps starts or stops one step off",
-    "loop-order": "a loop over the steps runs the wrong way",
-    "index-shift": "an index is one step off",
-    "block": "one column block of the fused matrix is read in place of another",
-    "overwrite": "a gradient is overwritten at each step instead of accumulated (= where += belongs)",
-    "swap-targets": "two values are assigned to each other's names",
-    "swap-outputs": "two returned values are exchanged",
-    "float32": "some arithmetic is done in float32 instead of float64",
-    "condition": "a choice (an `if`) is ignored: one branch is taken whatever the condition",
-    "order": "two consecutive steps are done in the other order (a value is used before it is "
-             "updated, or updated before it is used)",
-    "derivative": "a local derivative is taken of the wrong quantity (σ' or tanh' applied to "
-                  "a value that already is the σ or the tanh)",
+    "substitute": N_("a variable is used where another of the same shape belongs"),
+    "swap-operands": N_("two operands are exchanged"),
+    "drop-term": N_("a term of a sum is left out"),
+    "flip-operator": N_("a + and a − are exchanged"),
+    "drop-factor": N_("a factor of a product is left out (a local derivative or a carried gradient)"),
+    "drop-divisor": N_("a division is left out"),
+    "extra-divisor": N_("it divides by a size it should not divide by"),
+    "divisor": N_("it divides by the wrong size"),
+    "transpose": N_("a transpose is missing or extra"),
+    "drop-power": N_("a square is missing"),
+    "sign": N_("a sign is flipped"),
+    "constant": N_("a constant is wrong"),
+    "activation": N_("the wrong nonlinearity (tanh for σ or the reverse) is used, or one is left out"),
+    "reduction": N_("a mean is taken where a sum belongs, or the reverse"),
+    "axis": N_("a sum or mean runs over the wrong axis"),
+    "loop-bound": N_("a loop over the steps starts or stops one step off"),
+    "loop-order": N_("a loop over the steps runs the wrong way"),
+    "index-shift": N_("an index is one step off"),
+    "block": N_("one column block of the fused matrix is read in place of another"),
+    "overwrite": N_("a gradient is overwritten at each step instead of accumulated (= where += belongs)"),
+    "swap-targets": N_("two values are assigned to each other's names"),
+    "swap-outputs": N_("two returned values are exchanged"),
+    "float32": N_("some arithmetic is done in float32 instead of float64"),
+    "condition": N_("a choice (an `if`) is ignored: one branch is taken whatever the condition"),
+    "order": N_("two consecutive steps are done in the other order (a value is used before it is "
+             "updated, or updated before it is used)"),
+    "derivative": N_("a local derivative is taken of the wrong quantity (σ' or tanh' applied to "
+                  "a value that already is the σ or the tanh)"),
 }
 
 
@@ -130,8 +131,9 @@ class MutantNamer:
         return diagnosis
 
     def _diagnosis(self, function: str, label: str, mutant: Mutant) -> Diagnosis:
-        return Diagnosis(f"a specific mistake in `{function}` gives exactly your {label} "
-                         f"({self.describe(mutant)}).", f"mutant:{mutant.operator}")
+        return Diagnosis(_("a specific mistake in `{function}` gives exactly your {label} "
+                           "({mistake}).", function=function, label=label,
+                           mistake=self.describe(mutant)), f"mutant:{mutant.operator}")
 
     def settle(self, verdicts: list) -> None:
         """After a submission's cases are judged: where several generated mistakes give a wrong
@@ -186,17 +188,21 @@ class MutantNamer:
         if mutant.operator.startswith("substitute"):
             used, meant = mutant.after, mutant.before
             if used in self.words and meant in self.words:
-                where = "" if not mutant.operator.endswith("everywhere") else " (everywhere)"
-                return f"it uses {self.words[used]} where {self.words[meant]} belongs{where}"
+                if mutant.operator.endswith("everywhere"):
+                    return _("it uses {used} where {meant} belongs (everywhere)",
+                             used=self.words[used], meant=self.words[meant])
+                return _("it uses {used} where {meant} belongs", used=self.words[used],
+                         meant=self.words[meant])
         pair = re.match(r"^(\w+) and (\w+) computed into each other's names$", mutant.what)
         if pair and all(name in self.words for name in pair.groups()):
             a, b = (self.words[name] for name in pair.groups())
-            return f"{a} and {b} are exchanged: each is computed with the other's formula"
+            return _("{a} and {b} are exchanged: each is computed with the other's formula",
+                     a=a, b=b)
         before, after = self.render(mutant.before), self.render(mutant.after)
         if before is not None and after is not None and before != after:
-            return f"it computes {after} where {before} belongs"
-        return "here " + _PLAIN.get(mutant.operator.removesuffix("-everywhere"),
-                                    "a step of the computation differs")
+            return _("it computes {after} where {before} belongs", after=after, before=before)
+        return _("here {what}", what=_(_PLAIN.get(mutant.operator.removesuffix("-everywhere"),
+                                                  N_("a step of the computation differs"))))
 
     def render(self, code: str) -> str | None:
         """An expression in the handout's notation, or None when one of its names has none."""

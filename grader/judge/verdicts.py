@@ -12,6 +12,7 @@ import numpy as np
 
 from grader.cases import Case, Ref
 from grader.diagnose import Diagnosis, explain, relative_error, scale_words
+from grader.i18n import _
 
 MAX_MESSAGES = 6
 #: diagnoses that say where a value is wrong but not why: a generated mistake may say more
@@ -75,37 +76,41 @@ def _call_failure(case: Case, outcome, index: int, context: Context) -> tuple[st
     if result.missing:
         why = context.missing.get(name)
         if why:
-            return f"`{name}` is not defined: {why}.", "missing"
-        return f"`{name}` is not defined in your notebook.", "missing"
+            return _("`{name}` is not defined: {why}.", name=name, why=why), "missing"
+        return _("`{name}` is not defined in your notebook.", name=name), "missing"
     if result.skipped is not None:
         return _call_failure(case, outcome, result.skipped, context)
     error = result.error or {}
     kind, message = error.get("type", "Error"), error.get("message", "")
     if kind == "NotImplementedError":
-        return f"`{name}` still raises NotImplementedError: fill in its TODO cell.", "todo"
+        return _("`{name}` still raises NotImplementedError: fill in its TODO cell.",
+                 name=name), "todo"
     where = ""
     if error.get("lines"):
         line, function = error["lines"][-1]
-        where = f" at {context.describe_line(line)}, in `{function}`"
+        where = _(" at {line}, in `{function}`", line=context.describe_line(line),
+                  function=function)
     text = f": {message}" if message else ""
     hint = ""
     if kind == "ValueError" and any(s in message for s in SHAPE_ERRORS):
-        hint = (" The shapes of a matrix product do not fit: check each operand's shape; a "
-                "transpose (.T) may be missing or extra, or two operands exchanged.")
+        hint = _(" The shapes of a matrix product do not fit: check each operand's shape; a "
+                 "transpose (.T) may be missing or extra, or two operands exchanged.")
     elif kind == "ValueError" and "could not be broadcast" in message:
         shapes = set(re.findall(r"\((\d+),(\d+)\)", message))
         if any(a != b and (b, a) in shapes for a, b in shapes):
-            hint = (" Two of these shapes are each other's transpose: one operand is "
-                    "transposed (np.outer(a, b) has the shape (len(a), len(b)); a gradient "
-                    "has the shape of its parameter).")
-    return f"`{name}` raised {kind}{text}{where}.{hint}", "exception"
+            hint = _(" Two of these shapes are each other's transpose: one operand is "
+                     "transposed (np.outer(a, b) has the shape (len(a), len(b)); a gradient "
+                     "has the shape of its parameter).")
+    return _("`{name}` raised {kind}{text}{where}.{hint}", name=name, kind=kind, text=text,
+             where=where, hint=hint), "exception"
 
 
 def _as_value(part, expected: np.ndarray, signature: str, label: str, function: str):
     """The student's returned part as float64 of the expected shape, or a message."""
     if isinstance(part, str):
-        hint = f" (it should return {signature})" if signature else ""
-        return None, f"`{function}` returned {part} where {label} should be{hint}."
+        hint = _(" (it should return {signature})", signature=signature) if signature else ""
+        return None, _("`{function}` returned {part} where {label} should be{hint}.",
+                       function=function, part=part, label=label, hint=hint)
     value = np.asarray(part, dtype=np.float64)
     if expected.shape == () and value.size == 1:
         value = value.reshape(())
@@ -120,32 +125,36 @@ def _gradcheck(check, case, outcome, context) -> tuple[bool, str]:
     if problem:
         return False, problem
     if analytic.shape != np.shape(check.directions[0]):
-        return False, (f"your {check.label} has shape {analytic.shape}; it should have shape "
-                       f"{np.shape(check.directions[0])}.")
+        return False, _("your {label} has shape {shape}; it should have shape {expected}.",
+                        label=check.label, shape=str(analytic.shape),
+                        expected=str(np.shape(check.directions[0])))
     slopes = []
     for plus, minus, direction in zip(check.plus_calls, check.minus_calls, check.directions):
         values = []
         for index in (plus, minus):
             result = outcome.calls[index]
             if not result.ok or isinstance(result.parts[0], str):
-                return False, (f"your forward could not be evaluated at a perturbed {check.label} "
-                               "for the gradient check.")
+                return False, _("your forward could not be evaluated at a perturbed {label} "
+                                "for the gradient check.", label=check.label)
             kind = np.asarray(result.parts[0]).dtype
             if kind.kind == "f" and kind.itemsize < 8:
                 # its rounding swamps the central difference: the backward is not to blame
-                return False, (f"your forward returns {kind} values for float64 inputs: a "
-                               f"central difference of step {check.step:g} cannot be resolved "
-                               f"in {kind}, so your {check.label} cannot be checked; compute "
-                               "in float64.")
+                return False, _("your forward returns {kind} values for float64 inputs: a "
+                                "central difference of step {step} cannot be resolved in "
+                                "{kind}, so your {label} cannot be checked; compute in "
+                                "float64.", kind=str(kind), step=f"{check.step:g}",
+                                label=check.label)
             out = np.asarray(result.parts[0], dtype=np.float64)
             weights = check.weights
             if weights is None:
                 if out.size != 1:
-                    return False, "your forward returned an array where a scalar loss belongs."
+                    return False, _("your forward returned an array where a scalar loss "
+                                    "belongs.")
                 values.append(float(out.reshape(())))
             elif out.shape != np.shape(weights):
-                return False, (f"your forward's output has shape {out.shape} at a perturbed "
-                               f"{check.label}; expected {np.shape(weights)}.")
+                return False, _("your forward's output has shape {shape} at a perturbed "
+                                "{label}; expected {expected}.", shape=str(out.shape),
+                                label=check.label, expected=str(np.shape(weights)))
             else:
                 values.append(float(np.sum(weights * out)))
         numeric = (values[0] - values[1]) / (2 * check.step)
@@ -159,13 +168,14 @@ def _gradcheck(check, case, outcome, context) -> tuple[bool, str]:
     if len(ratios) == len(slopes) and np.all(np.isfinite(ratios)) and ratios[0] != 0 \
             and max(abs(r / ratios[0] - 1) for r in ratios) <= 10 * check.rtol:
         diagnosis = scale_words(ratios[0], check.label, case.dims, context.constants,
-                                against="the slope of your own forward")
+                                against=_("the slope of your own forward"))
         if diagnosis.code != "scale" or len(ratios) > 1:  # one slope always has "a factor"
             return False, diagnosis.message
-    return False, (f"your {check.label} disagrees with your own forward: along a random "
-                   f"direction your backward gives a slope of {worst[1]:.6g}, central "
-                   f"differences of your forward give {worst[0]:.6g} (relative error "
-                   f"{error:.2g}, tolerance {check.rtol:g}).")
+    return False, _("your {label} disagrees with your own forward: along a random direction "
+                    "your backward gives a slope of {exact}, central differences of your "
+                    "forward give {numeric} (relative error {error}, tolerance {rtol}).",
+                    label=check.label, exact=f"{worst[1]:.6g}", numeric=f"{worst[0]:.6g}",
+                    error=f"{error:.2g}", rtol=f"{check.rtol:g}")
 
 
 def _integer_dtype(part, reference: np.ndarray, label: str) -> Diagnosis | None:
@@ -173,11 +183,12 @@ def _integer_dtype(part, reference: np.ndarray, label: str) -> Diagnosis | None:
     if not (isinstance(part, np.ndarray) and part.dtype.kind in "iub"
             and part.shape == reference.shape and np.any(reference != np.round(reference))):
         return None
-    return Diagnosis(f"your {label} is an array of integers (dtype {part.dtype}), so fractions "
-                     "were cut off: an array made with np.zeros_like(x) or np.empty_like(x) "
-                     "takes the dtype of integer inputs, and floats stored into it are "
-                     "truncated. Make float arrays (np.zeros(x.shape), or convert the inputs "
-                     "first with np.asarray(x, dtype=float)).", "dtype:int")
+    return Diagnosis(_("your {label} is an array of integers (dtype {dtype}), so fractions "
+                       "were cut off: an array made with np.zeros_like(x) or np.empty_like(x) "
+                       "takes the dtype of integer inputs, and floats stored into it are "
+                       "truncated. Make float arrays (np.zeros(x.shape), or convert the inputs "
+                       "first with np.asarray(x, dtype=float)).", label=label,
+                       dtype=str(part.dtype)), "dtype:int")
 
 
 def _later_users(case: Case, index: int) -> list:
@@ -199,23 +210,25 @@ def _conditions(case: Case, outcome) -> list:
             for position, (sent, changed) in enumerate(zip(call.args, result.inputs_changed)):
                 if isinstance(sent, np.ndarray) and changed is True:
                     names = call.arg_names
-                    name = names[position] if position < len(names) else f"argument {position + 1}"
+                    name = names[position] if position < len(names) \
+                        else _("argument {number}", number=position + 1)
                     users = [f for f in _later_users(case, index) if f != call.function]
                     if users:  # the inputs are checked after the whole case
                         problems.append((
-                            f"the input `{name}` of `{call.function}` was modified in place, "
-                            f"by `{call.function}` or later through what it returned (its "
-                            f"cache) by `{users[0]}`: the cache holds that same array, so "
-                            "changing it (or a view of it, such as w[:-1], with *= or +=) "
-                            "changes the caller's array too; compute into a new array "
-                            "instead.", "inplace"))
+                            _("the input `{name}` of `{function}` was modified in place, by "
+                              "`{function}` or later through what it returned (its cache) by "
+                              "`{user}`: the cache holds that same array, so changing it (or a "
+                              "view of it, such as w[:-1], with *= or +=) changes the caller's "
+                              "array too; compute into a new array instead.", name=name,
+                              function=call.function, user=users[0]), "inplace"))
                         continue
-                    problems.append((f"`{call.function}` modified its input `{name}` in place; "
-                                     "compute into a new array instead.", "inplace"))
+                    problems.append((_("`{function}` modified its input `{name}` in place; "
+                                       "compute into a new array instead.",
+                                       function=call.function, name=name), "inplace"))
         if case.no_fp_warnings and result.fp_warnings:
-            problems.append((f"`{call.function}` overflowed or produced an invalid value "
-                             "(numpy warned) on large inputs: use a numerically stable form.",
-                             "overflow"))
+            problems.append((_("`{function}` overflowed or produced an invalid value (numpy "
+                               "warned) on large inputs: use a numerically stable form.",
+                               function=call.function), "overflow"))
     return problems
 
 
@@ -311,8 +324,8 @@ def judge(case: Case, outcome, context: Context) -> Verdict:
                                      expect.time_axis, expect.block_axis, tuple(expect.blocks)))
         message = diagnosis.message
         if failed_probes and diagnosis.code in ("other", "steps"):
-            message += (f" Cutting the sequence short shows where: your result first differs "
-                        f"when step t={failed_probes[0]} is included.")
+            message += _(" Cutting the sequence short shows where: your result first differs "
+                         "when step t={step} is included.", step=failed_probes[0])
         messages.append(message)
         codes.append(diagnosis.code)
         if condition:
@@ -332,9 +345,12 @@ def judge(case: Case, outcome, context: Context) -> Verdict:
         fraction = 0.0
         required = [e.label for e in case.expects if e.required and e.label in unmet]
         if required:
-            messages.insert(0, f"This test checks your backward against your own forward, so "
-                               f"it needs a correct forward first: your {_join(required)} "
-                               f"{'is' if len(required) == 1 else 'are'} wrong.")
+            messages.insert(0, _("This test checks your backward against your own forward, "
+                                 "so it needs a correct forward first: your {labels} is wrong.",
+                                 labels=_join(required)) if len(required) == 1 else
+                            _("This test checks your backward against your own forward, so it "
+                              "needs a correct forward first: your {labels} are wrong.",
+                              labels=_join(required)))
     return Verdict(case, fraction, _merge(messages, known.labels)[:MAX_MESSAGES], codes,
                    evidence)
 
