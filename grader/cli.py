@@ -15,7 +15,7 @@ import click  # noqa: E402
 
 from grader import classroom  # noqa: E402
 from grader import export as export_cli  # noqa: E402
-from grader import parallel, results  # noqa: E402
+from grader import i18n, parallel, results  # noqa: E402
 from grader.assignment import (COURSE_HELP, AssignmentError, available,  # noqa: E402
                                default_out, find_course, load, load_public)
 from grader.grade import (Graded, called_functions, grade_submission, judged, output_bytes,  # noqa: E402
@@ -32,6 +32,12 @@ from grader.similarity.command import similarity  # noqa: E402
 from grader.submission import (SubmissionError, load_submission,  # noqa: E402
                                remember_handout)
 
+
+
+#: the language of what students read (diagnoses, results.json, the self-check report)
+lang_option = click.option("--lang", type=click.Choice(i18n.LANGUAGES), default=None,
+                           help="Language of the feedback students read: en or ko "
+                                "(default: $GRADER_LANG, else en).")
 
 
 def _fail(message: str):
@@ -195,13 +201,15 @@ def main():
               help="Grade the public cases of this case file only (no course checkout needed; "
                    "implies --no-gradebook).")
 @gradebook_cli.recording_options
+@lang_option
 def grade(assignment, submissions, out, jobs, course, isolation, students, pick, no_html,
-          cases_path, gradebook_path, no_gradebook, junit):
+          cases_path, gradebook_path, no_gradebook, junit, lang):
     """Grade SUBMISSIONS (a notebook, or a folder of notebooks or of folders holding one) for
     ASSIGNMENT, writing Gradescope results.json files and grades.csv, and recording every run
     in the gradebook. Anything else in the folder is listed with the reason it was not graded
     (and the exit status is 1)."""
     began = time.perf_counter()
+    i18n.use(lang)  # before the grading processes fork: they inherit it
     started = prestart(1 if submissions.is_file() else jobs, isolation)
     try:
         if cases_path:
@@ -281,8 +289,10 @@ def _pages(out, graded_list, spec, whole_class):
               help="Assignment name (default: read from the public case file).")
 @click.option("--cases", "cases_path", type=click.Path(path_type=Path, dir_okay=False),
               default=None, help=f"Public case file (default: {PUBLIC_CASES} beside the notebook).")
-def check(notebook, assignment, cases_path):
+@lang_option
+def check(notebook, assignment, cases_path, lang):
     """Run the public cases against NOTEBOOK and explain each result (for students)."""
+    i18n.use(lang)
     spec, cases_path = _public_assignment(notebook, assignment, cases_path)
     try:
         submission = load_submission(notebook, roots=called_functions(spec))

@@ -9,7 +9,7 @@ import inspect
 import sys
 from pathlib import Path
 
-from grader import results
+from grader import i18n, results
 from grader.assignment import Assignment, AssignmentError, load_public
 from grader.grade import called_functions, grade_submission
 from grader.sandbox import Worker
@@ -51,8 +51,19 @@ def _public_cases(data) -> Assignment:
                           f"(where {PUBLIC_CASES} is) or pass data='path/to/{PUBLIC_CASES}'")
 
 
-def check_in_kernel(function: str, data=None, cells=None) -> bool:
-    """Print the public-case report for one function; True when every public case passes."""
+def check_in_kernel(function: str, data=None, cells=None, lang=None) -> bool:
+    """Print the public-case report for one function, in `lang` ("en", "ko"; default:
+    $GRADER_LANG, else English); True when every public case passes."""
+    try:
+        lang = i18n.normalized(lang) if lang else None
+    except ValueError as exc:  # a language there is no catalogue of
+        print(f"grader.check: {exc}")
+        return False
+    with i18n.using(lang):
+        return _check(function, data, cells)
+
+
+def _check(function: str, data, cells) -> bool:
     try:
         assignment = _public_cases(data)
     except AssignmentError as exc:

@@ -1,0 +1,122 @@
+"""Feedback in Korean end to end: the rnn_linear samples graded with --lang ko carry the key
+diagnoses in Korean in results.json; without --lang (or with --lang en) the results are the
+English ones, unchanged; the self-check report follows lang= and GRADER_LANG."""
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from grader import i18n
+from grader.cli import main
+from grader.selfcheck import check_in_kernel
+from tests.grading import COURSE
+
+SAMPLES = COURSE / "assignments" / "rnn_linear" / "samples"
+CASES = COURSE / "assignments" / "rnn_linear" / "public_cases.bin"
+WRONG_SIGN = "import numpy as np\ndef output_gradient(y, t):\n    return 2 * (t - y)\n"
+
+
+@pytest.fixture(autouse=True)
+def english_after(monkeypatch):
+    """No GRADER_LANG from outside; the process's language back to the default afterwards
+    (the command sets it for the whole process, as its grading processes inherit it)."""
+    monkeypatch.delenv("GRADER_LANG", raising=False)
+    yield
+    i18n.use(None)
+
+
+def _grade(tmp_path, name, *extra):
+    folder = tmp_path / f"subs-{name}"
+    folder.mkdir()
+    for sample in ("batch_sum", "sign_flipped", "correct_loop"):
+        (folder / f"{sample}.ipynb").write_bytes((SAMPLES / f"{sample}.ipynb").read_bytes())
+    out = tmp_path / f"out-{name}"
+    result = CliRunner().invoke(main, ["grade", "rnn_linear", str(folder), "--out", str(out),
+                                       "--course", str(COURSE), "--jobs", "2", "--no-html",
+                                       "--no-gradebook", *extra])
+    assert result.exit_code == 0, result.output
+    return {s: json.loads((out / s / "results.json").read_text())
+            for s in ("batch_sum", "sign_flipped", "correct_loop")}
+
+
+def _failed(results: dict) -> str:
+    return "\n".join(t["output"] for t in results["tests"] if t["status"] == "failed")
+
+
+def _without_time(results: dict) -> dict:
+    return {k: v for k, v in results.items() if k != "execution_time"}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("i18n")
+    try:
+        return {lang: _grade(tmp_path, lang or "default", *(["--lang", lang] if lang else []))
+                for lang in (None, "en", "ko")}
+    finally:
+        i18n.use(None)
+
+
+def test_korean_diagnoses_of_the_samples(graded):
+    korean = graded["ko"]
+    batch_sum = _failed(korean["batch_sum"])
+    assert "여러분의 wx_grad 값이 정확히 정답의 7배입니다 (N = 7, 배치 크기)" in batch_sum
+    assert "배치에 대해 평균 대신 합을 구했습니다" in batch_sum
+    assert "N = X.shape[0]으로 한 번 나누어야 합니다" in batch_sum
+    sign = _failed(korean["sign_flipped"])
+    assert "여러분의 output_gradient 값의 부호가 반대입니다. 정확히 정답의 −1배입니다" in sign
+    assert "y − t" in sign
+    assert korean["batch_sum"]["output"].startswith("점수: 5.6667 / 13")
+    hidden = [t["output"] for t in korean["batch_sum"]["tests"]
+              if t["visibility"] == "after_published" and t["status"] == "failed"]
+    assert hidden and all("비공개 테스트" in o for o in hidden)
+    assert all(t["output"] == "통과했습니다." for t in korean["correct_loop"]["tests"])
+    # nothing the translation covers is left in English
+    for results in korean.values():
+        assert "your " not in _failed(results)
+        assert "Score:" not in results["output"]
+
+
+def test_english_is_the_default_and_unchanged(graded):
+    for sample in ("batch_sum", "sign_flipped", "correct_loop"):
+        assert _without_time(graded[None][sample]) == _without_time(graded["en"][sample])
+    english = graded["en"]
+    assert "Your wx_grad and wRec_grad are exactly 7× the reference (N = 7, the batch size)" \
+        in _failed(english["batch_sum"])
+    assert "Your output_gradient has the wrong sign: it is exactly −1× the reference" \
+        in _failed(english["sign_flipped"])
+    assert english["batch_sum"]["output"].startswith("Score: 5.6667 / 13")
+    # the same tests, scores and codes in either language: only the words differ
+    for sample in ("batch_sum", "sign_flipped", "correct_loop"):
+        ko, en = graded["ko"][sample], english[sample]
+        assert ko["score"] == en["score"]
+        assert [(t["name"], t["score"], t["status"], t["tags"]) for t in ko["tests"]] == \
+            [(t["name"], t["score"], t["status"], t["tags"]) for t in en["tests"]]
+
+
+def test_self_check_in_korean_by_argument_and_by_environment(capsys, monkeypatch):
+    cells = [WRONG_SIGN]
+    assert check_in_kernel("output_gradient", CASES, cells, lang="ko") is False
+    out = capsys.readouterr().out
+    assert "[실패]" in out and "점수: 0 / " in out
+    assert "여러분의 output_gradient 값의 부호가 반대입니다" in out
+    assert i18n.language() == "en"  # lang= lasts for the one call
+    assert check_in_kernel("output_gradient", CASES, cells) is False
+    assert "has the wrong sign" in capsys.readouterr().out
+    monkeypatch.setenv("GRADER_LANG", "ko")
+    assert check_in_kernel("output_gradient", CASES, cells) is False
+    assert "부호가 반대입니다" in capsys.readouterr().out
+    assert check_in_kernel("output_gradient", CASES, cells, lang="xx") is False
+    assert "unknown language 'xx'" in capsys.readouterr().out
+
+
+def test_grader_check_takes_lang(tmp_path):
+    notebook = tmp_path / "sign_flipped.ipynb"
+    notebook.write_bytes((SAMPLES / "sign_flipped.ipynb").read_bytes())
+    result = CliRunner().invoke(main, ["check", str(notebook), "--cases", str(CASES),
+                                       "--lang", "ko"])
+    assert result.exit_code == 1, result.output
+    assert "점수:" in result.output and "부호가 반대입니다" in result.output
+    result = CliRunner().invoke(main, ["check", str(notebook), "--cases", str(CASES),
+                                       "--lang", "en"])
+    assert "Score:" in result.output and "has the wrong sign" in result.output
