@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from grader.assignment import Assignment
+from grader.i18n import _
 from grader.judge import Context, Verdict, judge
 from grader.sandbox import SandboxError, Worker
 from grader.submission import Submission
@@ -118,7 +119,8 @@ def judged(assignment: Assignment, submission: Submission, ran: tuple) -> Graded
     run, seconds, isolation = ran
     notes = list(submission.notes)
     if isinstance(run, SandboxError):
-        return Graded(submission.id, [Verdict(c, 0.0, [f"not graded: {run}"], ["sandbox"])
+        return Graded(submission.id, [Verdict(c, 0.0, [_("not graded: {reason}", reason=run)],
+                                              ["sandbox"])
                                       for c in assignment.cases], notes, str(run), seconds,
                       isolation)
     began = time.perf_counter()
@@ -136,5 +138,5 @@ def judged(assignment: Assignment, submission: Submission, ran: tuple) -> Graded
 def ungradable(assignment: Assignment, submission_id: str, reason: str) -> Graded:
     """A submission that could not even be read: every test scores zero, naming the reason."""
     return Graded(submission_id,
-                  [Verdict(c, 0.0, [f"not graded: {reason}"], ["unreadable"])
+                  [Verdict(c, 0.0, [_("not graded: {reason}", reason=reason)], ["unreadable"])
                    for c in assignment.cases], [], reason)

@@ -30,13 +30,14 @@ def _grade(tmp_path, name, *extra):
     folder.mkdir()
     for sample in ("batch_sum", "sign_flipped", "correct_loop"):
         (folder / f"{sample}.ipynb").write_bytes((SAMPLES / f"{sample}.ipynb").read_bytes())
+    (folder / "broken.ipynb").write_text('{"cells": [')
     out = tmp_path / f"out-{name}"
     result = CliRunner().invoke(main, ["grade", "rnn_linear", str(folder), "--out", str(out),
                                        "--course", str(COURSE), "--jobs", "2", "--no-html",
                                        "--no-gradebook", *extra])
     assert result.exit_code == 0, result.output
     return {s: json.loads((out / s / "results.json").read_text())
-            for s in ("batch_sum", "sign_flipped", "correct_loop")}
+            for s in ("batch_sum", "sign_flipped", "correct_loop", "broken")}
 
 
 def _failed(results: dict) -> str:
@@ -71,6 +72,10 @@ def test_korean_diagnoses_of_the_samples(graded):
               if t["visibility"] == "after_published" and t["status"] == "failed"]
     assert hidden and all("비공개 테스트" in o for o in hidden)
     assert all(t["output"] == "통과했습니다." for t in korean["correct_loop"]["tests"])
+    broken = korean["broken"]
+    assert broken["output"].startswith("제출물을 채점할 수 없었습니다: broken.ipynb: ")
+    assert all(t["output"].startswith("채점하지 못했습니다: broken.ipynb: ")
+               for t in broken["tests"] if t["visibility"] == "visible")
     # nothing the translation covers is left in English
     for results in korean.values():
         assert "your " not in _failed(results)
@@ -78,7 +83,7 @@ def test_korean_diagnoses_of_the_samples(graded):
 
 
 def test_english_is_the_default_and_unchanged(graded):
-    for sample in ("batch_sum", "sign_flipped", "correct_loop"):
+    for sample in ("batch_sum", "sign_flipped", "correct_loop", "broken"):
         assert _without_time(graded[None][sample]) == _without_time(graded["en"][sample])
     english = graded["en"]
     assert "Your wx_grad and wRec_grad are exactly 7× the reference (N = 7, the batch size)" \
@@ -86,6 +91,8 @@ def test_english_is_the_default_and_unchanged(graded):
     assert "Your output_gradient has the wrong sign: it is exactly −1× the reference" \
         in _failed(english["sign_flipped"])
     assert english["batch_sum"]["output"].startswith("Score: 5.6667 / 13")
+    assert all(t["output"].startswith("not graded: broken.ipynb: ")
+               for t in english["broken"]["tests"] if t["visibility"] == "visible")
     # the same tests, scores and codes in either language: only the words differ
     for sample in ("batch_sum", "sign_flipped", "correct_loop"):
         ko, en = graded["ko"][sample], english[sample]
