@@ -305,9 +305,11 @@ def check(notebook, assignment, cases_path, lang):
         worker.close()
     click.echo(results.report_text(graded, spec), nl=False)
     if cases_path and all("missing" in v.codes for v in graded.verdicts):
-        click.echo(f"None of the functions {cases_path.name} tests ({', '.join(spec.functions)}) "
-                   f"is defined in {notebook.name}: is it the case file of this notebook's "
-                   f"assignment? It holds the public cases of {spec.name!r}.")
+        click.echo(i18n._("None of the functions {cases} tests ({functions}) is defined in "
+                          "{notebook}: is it the case file of this notebook's assignment? It "
+                          "holds the public cases of {assignment}.", cases=cases_path.name,
+                          functions=", ".join(spec.functions), notebook=notebook.name,
+                          assignment=repr(spec.name)))
     sys.exit(0 if all(v.passed for v in graded.verdicts) else 1)
 
 

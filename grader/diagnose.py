@@ -55,13 +55,13 @@ def scale_words(alpha: float, label: str, dims: dict, constants: dict,
             return Diagnosis(_("your {label} is exactly {sign}{n}× {against} (N = {n}, "
                                "the batch size): you summed over the batch where the loss takes "
                                "the mean; divide by N = X.shape[0] once.", label=label,
-                               sign=sign, n=f"{n:g}", against=against), "scale:N")
+                               sign=sign, n=format(n, "g"), against=against), "scale:N")
         if close(magnitude, 1 / n):
             return Diagnosis(_("your {label} is exactly {sign}1/{n} of {against} (N = {n}, "
                                "the batch size): divided by N once too often (the 1/N is "
                                "applied twice, for instance in output_gradient and again in "
                                "backward_gradient, or averaged over the batch where the loss "
-                               "sums).", label=label, sign=sign, n=f"{n:g}", against=against),
+                               "sums).", label=label, sign=sign, n=format(n, "g"), against=against),
                              "scale:1/N")
         for name, value in sorted(constants.items()):
             if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 \
@@ -70,14 +70,16 @@ def scale_words(alpha: float, label: str, dims: dict, constants: dict,
                     _("your {label} is exactly {sign}{n}/{value} of {against}: it divides "
                       "by the notebook global `{name}` (= {value}) instead of the batch size "
                       "N = {n} of the arguments; use X.shape[0].", label=label, sign=sign,
-                      n=f"{n:g}", value=f"{value:g}", against=against, name=name), "global")
+                      n=format(n, "g"), value=format(value, "g"), against=against, name=name),
+                    "global")
         for dim, value in dims.items():
             if dim != "N" and value and value not in (1, n) and close(magnitude, n / value):
                 return Diagnosis(
                     _("your {label} is exactly {sign}{n}/{value} of {against}: it divides by "
                       "{dim} = {value} ({what}) where the mean is over the batch; divide by "
-                      "N = X.shape[0].", label=label, sign=sign, n=f"{n:g}", value=f"{value:g}",
-                      against=against, dim=dim, what=_dim_words(dim)), f"scale:N/{dim}")
+                      "N = X.shape[0].", label=label, sign=sign, n=format(n, "g"),
+                      value=format(value, "g"), against=against, dim=dim, what=_dim_words(dim)),
+                    f"scale:N/{dim}")
     for dim, value in dims.items():
         if dim == "N" or not value or value == 1:
             continue
@@ -86,12 +88,12 @@ def scale_words(alpha: float, label: str, dims: dict, constants: dict,
             return Diagnosis(_("your {label} is exactly {sign}{value}× {against} ({dim} = "
                                "{value}, {what}): something is summed over {what} once too "
                                "often, or a mean over it is missing.", label=label, sign=sign,
-                               value=f"{value:g}", against=against, dim=dim, what=what),
+                               value=format(value, "g"), against=against, dim=dim, what=what),
                              f"scale:{dim}")
         if close(magnitude, 1 / value):
             return Diagnosis(_("your {label} is exactly {sign}1/{value} of {against} "
                                "({dim} = {value}, {what}): it is averaged over {what} where "
-                               "the loss sums.", label=label, sign=sign, value=f"{value:g}",
+                               "the loss sums.", label=label, sign=sign, value=format(value, "g"),
                                against=against, dim=dim, what=what), f"scale:1/{dim}")
     if close(alpha, -1.0):
         return Diagnosis(_("your {label} has the wrong sign: it is exactly −1× {against} "
@@ -105,8 +107,8 @@ def scale_words(alpha: float, label: str, dims: dict, constants: dict,
                                 "missing or extra (the derivative of u² is 2u)."))
             return Diagnosis(_(template, label=label, sign=sign, against=against), "scale:2")
     return Diagnosis(_("your {label} is exactly {alpha}× {against}: the direction is "
-                       "right, a constant factor is wrong.", label=label, alpha=f"{alpha:.6g}",
-                       against=against), "scale")
+                       "right, a constant factor is wrong.", label=label,
+                       alpha=format(alpha, ".6g"), against=against), "scale")
 
 
 def _dim_words(dim: str) -> str:
@@ -221,7 +223,7 @@ def _clipped(student, reference, label) -> Diagnosis | None:
     return Diagnosis(_("your {label} is the correct gradient clipped to ±{bound}: clipping "
                        "(np.clip) belongs to the training step, applied before the update; the "
                        "backward pass must return the exact gradient.", label=label,
-                       bound=f"{bound:g}"), "clipped")
+                       bound=format(bound, "g")), "clipped")
 
 
 #: a test stricter than this expects float64 arithmetic; float32 rounding (~6e-8 per
@@ -242,8 +244,8 @@ def _precision(student, reference, label, rtol) -> Diagnosis | None:
                        "(relative error {error}, tolerance {rtol}): that is float32 precision. "
                        "Some of your arithmetic or storage is float32 (an array made with "
                        "dtype=np.float32, or .astype(np.float32)); compute in float64.",
-                       label=label, digits=f"{-np.log10(error):.0f}", error=f"{error:.2g}",
-                       rtol=f"{rtol:g}"), "float32")
+                       label=label, digits=format(-np.log10(error), ".0f"),
+                       error=format(error, ".2g"), rtol=format(rtol, "g")), "float32")
 
 
 def _plain_error(student, reference, label, rtol) -> str:
@@ -254,9 +256,9 @@ def _plain_error(student, reference, label, rtol) -> str:
     # named must not hang on the reference's last bits (they differ between CPUs)
     largest = diff >= diff.max() * (1 - 1e-9) if diff.size else diff
     worst = np.unravel_index(int(np.argmax(largest)), diff.shape) if diff.ndim else ()
-    values = dict(label=label, error=f"{relative_error(student, reference):.2g}",
-                  rtol=f"{rtol:g}", yours=f"{float(student[worst]):.6g}",
-                  expected=f"{float(reference[worst]):.6g}")
+    values = dict(label=label, error=format(relative_error(student, reference), ".2g"),
+                  rtol=format(rtol, "g"), yours=format(float(student[worst]), ".6g"),
+                  expected=format(float(reference[worst]), ".6g"))
     if diff.ndim:
         return _("your {label} is off by a relative error of {error} (tolerance {rtol}); the "
                  "largest difference is at index {index}: yours {yours}, expected {expected}.",

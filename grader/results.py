@@ -37,8 +37,8 @@ def summary(graded, assignment) -> str:
     lines = []
     if graded.error:
         lines.append(_("Your submission could not be graded: {error}", error=graded.error))
-    lines.append(_("Score: {score} / {max_score}", score=f"{graded.score:g}",
-                   max_score=f"{assignment.max_score:g}"))
+    lines.append(_("Score: {score} / {max_score}", score=format(graded.score, "g"),
+                   max_score=format(assignment.max_score, "g")))
     for function in assignment.functions:
         mine = [v for v in graded.verdicts if v.case.function == function]
         if mine:

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from grader import i18n, results
+from grader.i18n import _
 from grader.assignment import Assignment, AssignmentError, load_public
 from grader.grade import called_functions, grade_submission
 from grader.sandbox import Worker
@@ -47,8 +48,9 @@ def _public_cases(data) -> Assignment:
     path = Path(data) if data else Path.cwd() / PUBLIC_CASES
     if path.is_file():
         return load_public(path)
-    raise AssignmentError(f"no public case file at {path}: run the notebook from its own folder "
-                          f"(where {PUBLIC_CASES} is) or pass data='path/to/{PUBLIC_CASES}'")
+    raise AssignmentError(_("no public case file at {path}: run the notebook from its own "
+                            "folder (where {cases} is) or pass data='path/to/{cases}'",
+                            path=path, cases=PUBLIC_CASES))
 
 
 def check_in_kernel(function: str, data=None, cells=None, lang=None) -> bool:
@@ -72,7 +74,8 @@ def _check(function: str, data, cells) -> bool:
     cases = [c for c in assignment.cases if c.function == function]
     if not cases:
         known = ", ".join(assignment.functions)
-        print(f"grader.check: no public cases for {function!r} (graded functions: {known})")
+        print("grader.check: " + _("no public cases for {function} (graded functions: {known})",
+                                   function=repr(function), known=known))
         return False
     only = Assignment(assignment.name, assignment.title, cases, [function])
     submission = extract_source(cells if cells is not None else _kernel_cells(), "notebook",

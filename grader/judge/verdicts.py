@@ -142,7 +142,7 @@ def _gradcheck(check, case, outcome, context) -> tuple[bool, str]:
                 return False, _("your forward returns {kind} values for float64 inputs: a "
                                 "central difference of step {step} cannot be resolved in "
                                 "{kind}, so your {label} cannot be checked; compute in "
-                                "float64.", kind=str(kind), step=f"{check.step:g}",
+                                "float64.", kind=str(kind), step=format(check.step, "g"),
                                 label=check.label)
             out = np.asarray(result.parts[0], dtype=np.float64)
             weights = check.weights
@@ -174,8 +174,9 @@ def _gradcheck(check, case, outcome, context) -> tuple[bool, str]:
     return False, _("your {label} disagrees with your own forward: along a random direction "
                     "your backward gives a slope of {exact}, central differences of your "
                     "forward give {numeric} (relative error {error}, tolerance {rtol}).",
-                    label=check.label, exact=f"{worst[1]:.6g}", numeric=f"{worst[0]:.6g}",
-                    error=f"{error:.2g}", rtol=f"{check.rtol:g}")
+                    label=check.label, exact=format(worst[1], ".6g"),
+                    numeric=format(worst[0], ".6g"), error=format(error, ".2g"),
+                    rtol=format(check.rtol, "g"))
 
 
 def _integer_dtype(part, reference: np.ndarray, label: str) -> Diagnosis | None:
