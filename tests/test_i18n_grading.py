@@ -127,3 +127,24 @@ def test_grader_check_takes_lang(tmp_path):
     result = CliRunner().invoke(main, ["check", str(notebook), "--cases", str(CASES),
                                        "--lang", "en"])
     assert "Score:" in result.output and "has the wrong sign" in result.output
+
+
+def test_a_generated_mistake_is_named_in_korean(tmp_path):
+    """The sentence frame of grader.judge.naming and the plain words of the mistake."""
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    sample = COURSE / "assignments" / "lstm" / "samples" / "gate_order_ifog.ipynb"
+    (folder / sample.name).write_bytes(sample.read_bytes())
+    outputs = {}
+    for lang in ("ko", "en"):
+        out = tmp_path / lang
+        result = CliRunner().invoke(main, ["grade", "lstm", str(folder), "--out", str(out),
+                                           "--course", str(COURSE), "--no-html",
+                                           "--no-gradebook", "--lang", lang])
+        assert result.exit_code == 0, result.output
+        results = json.loads((out / "gate_order_ifog" / "results.json").read_text())
+        outputs[lang] = _failed(results)
+    assert "A specific mistake in `lstm_forward` gives exactly your" in outputs["en"]
+    assert "`lstm_forward` 함수에서 특정한 실수를 하면 여러분의 " in outputs["ko"]
+    assert "값이 정확히 나옵니다: " in outputs["ko"]
+    assert "순전파가 먼저 맞아야 합니다" in outputs["ko"]
