@@ -59,7 +59,7 @@ def run_case(namespace: dict, case):
 
 def trace_shapes(namespace: dict, cases: Iterable, functions: tuple[str, ...]) -> Shapes:
     """Each graded function's locals and the shapes they took, from running the reference on
-    the cases (the first few that call each function)."""
+    the cases (the first _TRACED that call each function)."""
     seen: dict[str, dict[str, set]] = {f: {} for f in functions}
     codes = {namespace[f].__code__: f for f in functions if f in namespace}
 
@@ -78,7 +78,7 @@ def trace_shapes(namespace: dict, cases: Iterable, functions: tuple[str, ...]) -
     sys.settrace(tracer)
     try:
         for case in cases:
-            if counted.get(case.function, 3) < 3:
+            if counted.get(case.function, _TRACED) < _TRACED:
                 counted[case.function] += 1
                 run_case(namespace, case)
     finally:
@@ -87,6 +87,10 @@ def trace_shapes(namespace: dict, cases: Iterable, functions: tuple[str, ...]) -
                  for f in functions if f in namespace}
     return Shapes({f: {name: frozenset(kinds) for name, kinds in locals_.items()}
                    for f, locals_ in seen.items()}, arguments)
+
+
+#: cases traced per function (each a different size: shapes that coincide on one do not on all)
+_TRACED = 8
 
 
 def _kind(value):
