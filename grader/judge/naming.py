@@ -142,7 +142,7 @@ class MutantNamer:
         step, anything multiplied by it vanishes)."""
         pending, self._pending = self._pending, []
         count: dict[tuple, int] = {}
-        for _, function, _, matches, _ in pending:
+        for _case, function, _label, matches, _said in pending:
             for mutant in matches:
                 count[(function, mutant.id)] = count.get((function, mutant.id), 0) + 1
         by_case = {id(v.case): v for v in verdicts}
@@ -155,9 +155,9 @@ class MutantNamer:
                 continue
             # the words of the mistake, wherever the verdict put them (messages of several
             # outputs wrong the same way are merged into one sentence)
-            old, new = f"({self.describe(matches[0])})", f"({self.describe(best)})"
-            verdict.messages = [m.replace(old, new) if f"`{function}` gives exactly your" in m
-                                else m for m in verdict.messages]
+            old, new = self.describe(matches[0]), self.describe(best)
+            verdict.messages = [m.replace(old, new) if f"`{function}`" in m else m
+                                for m in verdict.messages]
             codes = list(verdict.codes)
             if f"mutant:{matches[0].operator}" in codes:
                 codes[codes.index(f"mutant:{matches[0].operator}")] = f"mutant:{best.operator}"
