@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from grader.diagnose import Diagnosis, fits
+from grader.diagnose import FIT, Diagnosis, fits
 from grader.i18n import N_, _
 from grader.judge.fingerprints import (graded_functions, mutant_namespace, namespace_of,
                                        reference_module, run_case, trace_shapes)
@@ -77,6 +77,7 @@ class MutantNamer:
         self._module = None
         self._values: dict = {}  # (case id, call index) -> [(mutant, parts)]
         self._pending: list = []  # this submission's named values, until `settle`
+        self._stacks: dict = {}  # (case id, call, part) -> (mutants, their values stacked)
         self._store = None
         self.words = glossary(course, assignment.name)
 
@@ -116,19 +117,40 @@ class MutantNamer:
                 self._load()
             except Exception:  # no reference here (a public case file): nothing to name
                 self._mutants = {}
-        reference = np.asarray(expect.value, dtype=np.float64)
-        matches = []
-        for mutant, parts in self._values_of(case, expect.call, function):
-            if parts is None or expect.part >= len(parts) or isinstance(parts[expect.part], str):
-                continue
-            theirs = np.asarray(parts[expect.part], dtype=np.float64)
-            if theirs.shape == value.shape and not fits(theirs, reference) and fits(value, theirs):
-                matches.append(mutant)
+        mutants, stack = self._stack(case, expect, function)
+        if not mutants or stack.shape[1:] != value.shape:
+            return None
+        # fits(value, theirs) for every mutant at once: max|value − theirs| ≤ FIT·max|theirs|
+        axes = tuple(range(1, stack.ndim))
+        with np.errstate(invalid="ignore", over="ignore"):
+            differ = np.abs(stack - value).max(axis=axes, initial=0.0)
+            scale = np.abs(stack).max(axis=axes, initial=0.0)
+        close = np.where(scale > 0, differ <= FIT * scale, differ <= FIT)
+        matches = [mutants[i] for i in np.flatnonzero(close)]
         if not matches:
             return None
         diagnosis = self._diagnosis(function, expect.label, matches[0])
         self._pending.append((case, function, expect.label, matches, diagnosis.message))
         return diagnosis
+
+    def _stack(self, case, expect, function: str) -> tuple[list, np.ndarray]:
+        """The mutants whose value for this output differs from the reference's, and those
+        values stacked in one array (so a student's value is compared with all at once)."""
+        key = (id(case), expect.call, expect.part)
+        if key not in self._stacks:
+            reference = np.asarray(expect.value, dtype=np.float64)
+            mutants, values = [], []
+            for mutant, parts in self._values_of(case, expect.call, function):
+                if parts is None or expect.part >= len(parts) or isinstance(parts[expect.part], str):
+                    continue
+                theirs = np.asarray(parts[expect.part], dtype=np.float64)
+                if theirs.shape == reference.shape and np.all(np.isfinite(theirs)) \
+                        and not fits(theirs, reference):
+                    mutants.append(mutant)
+                    values.append(theirs)
+            stack = np.stack(values) if values else np.zeros((0,) + reference.shape)
+            self._stacks[key] = (mutants, stack)
+        return self._stacks[key]
 
     def _diagnosis(self, function: str, label: str, mutant: Mutant) -> Diagnosis:
         return Diagnosis(_("a specific mistake in `{function}` gives exactly your {label} "
