@@ -77,6 +77,8 @@ class MutantNamer:
         self._module = None
         self._values: dict = {}  # (case id, call index) -> [(mutant, parts)]
         self._pending: list = []  # this submission's named values, until `settle`
+        self._shapes = None
+        self._source = ""
         self._stacks: dict = {}  # (case id, call, part) -> (mutants, their values stacked)
         self._store = None
         self.words = glossary(course, assignment.name)
@@ -103,11 +105,17 @@ class MutantNamer:
         self._module = reference_module(self.course, self.assignment.name)
         self._store = MutantStore.of(self.course, self.assignment.name)
         functions = graded_functions(self.assignment)
-        shapes = trace_shapes(namespace_of(self._module), self.assignment.cases, functions)
-        source = Path(self._module.__file__).read_text()
+        self._shapes = trace_shapes(namespace_of(self._module), self.assignment.cases, functions)
+        self._source = Path(self._module.__file__).read_text()
         self._mutants = {}
-        for mutant in generate(source, functions, shapes):
-            self._mutants.setdefault(mutant.function, []).append(mutant)
+
+    def _mutants_of(self, function: str) -> list[Mutant]:
+        """The function's mutants, generated when first needed (the same ones, with the same
+        ids, as generating every function's at once: the shapes come from all cases)."""
+        if function not in self._mutants:
+            self._mutants[function] = generate(self._source, (function,), self._shapes) \
+                if self._shapes is not None else []
+        return self._mutants[function]
 
     def explain(self, case, expect, value: np.ndarray) -> Diagnosis | None:
         """The first generated mistake whose value on this case is the student's, in words."""
@@ -188,7 +196,7 @@ class MutantNamer:
     def _values_of(self, case, call: int, function: str) -> list:
         key = (id(case), call)
         if key not in self._values:
-            mutants = self._mutants.get(function, [])
+            mutants = self._mutants_of(function)
             stored = self._store.load(case, call, len(mutants)) if self._store else None
             if stored is None:
                 prefix = _Prefix(case, call)
