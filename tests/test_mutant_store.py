@@ -48,3 +48,13 @@ def test_the_key_follows_the_reference_and_the_cache_variable(tmp_path, monkeypa
     assert MutantStore.of(course, "rnn_linear").folder == first.folder
     (course / "reference/rnn_linear.py").write_text("# changed\n" + (COURSE / "reference/rnn_linear.py").read_text())
     assert MutantStore.of(course, "rnn_linear").folder != first.folder
+
+
+def test_the_key_follows_the_operators(tmp_path, monkeypatch):
+    monkeypatch.setenv(mutant_store.ENVIRONMENT, str(tmp_path / "cache"))
+    first = MutantStore.of(COURSE, "rnn_linear")
+    operators = tmp_path / "operators.py"
+    operators.write_text("# another operator set\n")
+    engine = [operators if p.name == "operators.py" else p for p in mutant_store._ENGINE]
+    monkeypatch.setattr(mutant_store, "_ENGINE", engine)
+    assert MutantStore.of(COURSE, "rnn_linear").folder != first.folder

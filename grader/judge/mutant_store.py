@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 
 ENVIRONMENT = "GRADER_CACHE"
-_ENGINE = [Path(__file__).with_name(n) for n in ("mutants.py", "mutant_store.py", "fingerprints.py")]
+_ENGINE = [Path(__file__).with_name(n) for n in ("operators.py", "mutants.py", "mutant_store.py",
+                                                  "fingerprints.py")]
 
 
 def cache_folder() -> Path:
