@@ -57,8 +57,8 @@ _NAMERS: dict = {}
 
 
 def _namer(assignment: Assignment):
-    """The assignment's MutantNamer.explain, where its reference is at hand (a course
-    checkout: not a student's public case file)."""
+    """The assignment's MutantNamer, where its reference is at hand (a course checkout: not a
+    student's public case file), else None."""
     if assignment.handout is None:
         return None
     found = _NAMERS.get(id(assignment))
@@ -67,7 +67,7 @@ def _namer(assignment: Assignment):
 
         found = _NAMERS[id(assignment)] = (assignment, MutantNamer(
             assignment, assignment.handout.parent.parent.parent))
-    return found[1].explain
+    return found[1]
 
 
 def called_functions(assignment: Assignment) -> tuple[str, ...]:
@@ -125,12 +125,13 @@ def judged(assignment: Assignment, submission: Submission, ran: tuple) -> Graded
                       isolation)
     began = time.perf_counter()
     notes += _setup_notes(run.setup_errors, submission)
+    namer = _namer(assignment)
     context = Context(constants=dict(submission.constants), describe_line=submission.describe_line,
                       missing=dict(submission.missing), running=submission.running(),
-                      name_mistake=_namer(assignment))
+                      name_mistake=namer.explain if namer is not None else None)
     verdicts = [judge(case, outcome, context) for case, outcome in zip(assignment.cases, run.cases)]
-    if context.name_mistake is not None:
-        context.name_mistake.__self__.settle(verdicts)
+    if namer is not None:
+        namer.settle(verdicts)
     return Graded(submission.id, verdicts, notes, None, seconds + time.perf_counter() - began,
                   isolation, sum(outcome.seconds for outcome in run.cases))
 

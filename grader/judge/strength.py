@@ -16,7 +16,7 @@ from pathlib import Path
 from grader.judge.fingerprints import (Evaluated, case_values, evaluate, namespace_of,
                                        reference_module, same_everywhere)
 from grader.judge.naming import MutantNamer
-from grader.judge.verdicts import Context, judge
+from grader.judge.verdicts import VAGUE, Context, judge
 
 
 @dataclass
@@ -72,7 +72,7 @@ def measure(name: str, course: Path) -> Strength:
 
 
 #: diagnosis codes that say a value is wrong, or where, but not what is wrong with it
-_UNSPECIFIC = {"other", "steps", "blocks", "gradcheck", "exception", "type", "shape"}
+_UNSPECIFIC = set(VAGUE) | {"gradcheck", "exception", "type", "shape"}
 
 
 def _named(evaluated: Evaluated, assignment, namer: MutantNamer) -> bool:
