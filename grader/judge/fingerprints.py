@@ -151,9 +151,12 @@ def _evaluate(mutant: Mutant, module, cases, reference) -> Evaluated:
             continue
         result = run_case(namespace, case)
         outcome.outcomes.append(result)
-        outcome.values.append([call.parts if call.ok else None for call in result.calls])
+        outcome.values.append(_parts(result))
         ran = ran or all(call.ok for call in result.calls)
-        same = same and _same_values(result, expected)
+        same = same and all(
+            (mine is None) == (theirs is None) and all(
+                _same_part(a, b, SAME, 1.0) for a, b in zip(mine or (), theirs or ()))
+            for mine, theirs in zip(_parts(result), _parts(expected)))
         verdict = judge(case, result, Context())
         if not verdict.passed:
             outcome.failed.append(index)
@@ -167,11 +170,25 @@ def _evaluate(mutant: Mutant, module, cases, reference) -> Evaluated:
 def case_values(namespace: dict, cases) -> list:
     """Every case's returned parts when its calls are made on `namespace` (None for a call
     that failed), for comparing a hand-written mistake with the generated ones."""
-    values = []
-    for case in cases:
-        result = run_case(namespace, case)
-        values.append([call.parts if call.ok else None for call in result.calls])
-    return values
+    return [_parts(run_case(namespace, case)) for case in cases]
+
+
+def _parts(result) -> list:
+    """Each call's returned parts, None for a call that failed."""
+    return [call.parts if call.ok else None for call in result.calls]
+
+
+def _same_part(a, b, rtol: float, floor: float) -> bool:
+    """Two returned parts are the same: the same text, or arrays of one shape that differ by
+    at most rtol · max(max|b|, floor) (a NaN difference is a difference)."""
+    if isinstance(a, str) or isinstance(b, str):
+        return isinstance(a, str) and isinstance(b, str) and a == b
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if a.shape != b.shape:
+        return False
+    if not b.size:
+        return True
+    return float(np.abs(a - b).max()) <= rtol * max(float(np.abs(b).max()), floor)
 
 
 def same_everywhere(mine: list, theirs: list, rtol: float = 1e-9) -> bool:
@@ -187,34 +204,8 @@ def same_everywhere(mine: list, theirs: list, rtol: float = 1e-9) -> bool:
             if a_call is None:  # both failed there: the same mistake may well raise the same way
                 compared += 1
                 continue
-            for a, b in zip(a_call or (), b_call or ()):
-                if isinstance(a, str) or isinstance(b, str):
-                    if a != b if isinstance(a, str) and isinstance(b, str) else True:
-                        return False
-                    continue
-                a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-                if a.shape != b.shape:
+            for a, b in zip(a_call, b_call):
+                if not _same_part(a, b, rtol, 1e-300):
                     return False
-                scale = max(float(np.abs(b).max()) if b.size else 0.0, 1e-300)
-                if b.size and not float(np.abs(a - b).max()) <= rtol * scale:
-                    return False
-                compared += 1
+                compared += not isinstance(a, str)
     return compared > 0
-
-
-def _same_values(result, expected) -> bool:
-    for mine, theirs in zip(result.calls, expected.calls):
-        if mine.ok != theirs.ok:
-            return False
-        for a, b in zip(mine.parts, theirs.parts):
-            if isinstance(a, str) or isinstance(b, str):
-                if not (isinstance(a, str) and isinstance(b, str) and a == b):
-                    return False
-                continue
-            a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-            if a.shape != b.shape:
-                return False
-            scale = float(np.abs(b).max()) if b.size else 0.0
-            if b.size and float(np.abs(a - b).max()) > SAME * max(scale, 1.0):
-                return False
-    return True
