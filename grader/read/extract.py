@@ -21,7 +21,7 @@ from types import MappingProxyType
 
 from grader.read import cells as cellmod
 from grader.read.slicing import slice_statements
-from grader.read.statements import Reads, Statement, effects, first_line, reads
+from grader.read.statements import Reads, Statement, bound_name, effects, first_line, reads
 
 #: the file name of the submission's code in tracebacks (the sandbox harness uses the same)
 SOURCE_NAME = "<submission>"
@@ -211,7 +211,7 @@ def _trimmed(s: Statement, kept_for: set):
     kept code needs (importing a plotting library the graded code never uses only costs)."""
     node = s.node
     if isinstance(node, (ast.Import, ast.ImportFrom)) and not s.effects.future:
-        keep = [a for a in node.names if a.name == "*" or (a.asname or a.name.split(".")[0]) in kept_for]
+        keep = [a for a in node.names if a.name == "*" or bound_name(a) in kept_for]
         if keep and len(keep) < len(node.names):
             trimmed = type(node)(names=keep) if isinstance(node, ast.Import) else \
                 ast.ImportFrom(module=node.module, names=keep, level=node.level)

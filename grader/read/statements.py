@@ -92,8 +92,7 @@ def effects(node: ast.stmt) -> Effects:
     if isinstance(node, (ast.Import, ast.ImportFrom)):
         if isinstance(node, ast.ImportFrom) and node.module == "__future__" and not node.level:
             return Effects(frozenset(), future=True)
-        names = frozenset(WILDCARD if a.name == "*" else (a.asname or a.name.split(".")[0])
-                          for a in node.names)
+        names = frozenset(bound_name(a) for a in node.names)
         return Effects(names, names - {WILDCARD}, movable=True, imports=True)
     binds, kills, changes = set(), set(), set()
     if isinstance(node, (ast.Assign, ast.Delete)):
@@ -116,6 +115,11 @@ def effects(node: ast.stmt) -> Effects:
         _block(node, binds, changes, defines)
         return Effects(frozenset(binds), changes=frozenset(changes), defines=frozenset(defines))
     return Effects(frozenset(binds), frozenset(kills), frozenset(changes))
+
+
+def bound_name(alias: ast.alias) -> str:
+    """The name an import binds: `np` for `numpy as np`, `os` for `os.path`, WILDCARD for *."""
+    return WILDCARD if alias.name == "*" else alias.asname or alias.name.split(".")[0]
 
 
 def _target(target, binds: set, kills: set, changes: set) -> None:
@@ -174,8 +178,7 @@ def _block(node, binds: set, changes: set, defines: set) -> None:
             defines.add(n.name)
             continue  # its insides are its own
         if isinstance(n, (ast.Import, ast.ImportFrom)):
-            binds.update(WILDCARD if a.name == "*" else (a.asname or a.name.split(".")[0])
-                         for a in n.names)
+            binds.update(bound_name(a) for a in n.names)
         elif isinstance(n, (ast.Assign, ast.Delete)):
             for target in n.targets:
                 _target(target, binds, set(), changes)
