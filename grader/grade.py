@@ -127,7 +127,7 @@ def judged(assignment: Assignment, submission: Submission, ran: tuple) -> Graded
     notes += _setup_notes(run.setup_errors, submission)
     namer = _namer(assignment)
     context = Context(constants=dict(submission.constants), describe_line=submission.describe_line,
-                      missing=dict(submission.missing), running=submission.running(),
+                      missing=dict(submission.missing), running=submission.running,
                       name_mistake=namer.explain if namer is not None else None)
     verdicts = [judge(case, outcome, context) for case, outcome in zip(assignment.cases, run.cases)]
     if namer is not None:

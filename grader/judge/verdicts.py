@@ -62,8 +62,9 @@ class Context:
     describe_line: Callable[[int], str] = lambda n: f"line {n}"
     #: why a function is not defined, where the notebook says more than "nowhere"
     missing: dict = field(default_factory=dict)
-    #: where the top-level code that runs before any call is ("line 2 of cell 3 (“W = …”)")
-    running: str = ""
+    #: where the top-level code that runs before any call is ("line 2 of cell 3 (“W = …”)"):
+    #: asked only when that code stopped the submission
+    running: Callable[[], str] = lambda: ""
     #: (case, expect, value) -> a Diagnosis naming the generated mistake that gives this value,
     #: or None; asked only when no rule explains a wrong value (grader.judge.naming)
     name_mistake: Callable | None = None
@@ -276,7 +277,8 @@ def judge(case: Case, outcome, context: Context) -> Verdict:
     """Score one case from its outcome: the fraction of its checks that hold, or zero when a
     condition fails or nothing came back."""
     if outcome.failure == "setup":  # stopped before any call: in the notebook's top-level code
-        where = f" at {context.running}" if context.running else ""
+        running = context.running()
+        where = f" at {running}" if running else ""
         message = f"Running your notebook's top-level code{where} {outcome.detail}".rstrip()
         return Verdict(case, 0.0, [f"{message}, before `{case.function}` could be called."],
                        [outcome.failure])
