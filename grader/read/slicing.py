@@ -184,12 +184,11 @@ class _State:
         found = self.reads(i)
         if found is None:
             return
-        if known is None:  # first use: what it reads while it runs, looked up before it
-            for read in found.now:
-                self.need(read, i, frozenset([i]) | calls, i)
-        else:
-            for read in found.now:
-                self.need(read, i, frozenset(new), i)
+        # what it reads while it runs is looked up before it, and may be called there (on its
+        # first use) and wherever what it binds may be called
+        points = frozenset(new) | ({i} if known is None else set())
+        for read in found.now:
+            self.need(read, i, points, i)
         for point in new:
             for read in found.later:
                 self.need(read, point, frozenset([point]), i)
