@@ -8,7 +8,15 @@ files compiled from grader/locale/<lang>/LC_MESSAGES/grader.po (`make translatio
 in the package, so loading them needs only the standard library.
 
 The language is one per process: chosen by a command's --lang, by grader.check(lang=...), or
-by GRADER_LANG; English when none is given. Grading processes forked later inherit it.
+by GRADER_LANG; English when none is given. Grading processes forked later inherit it; a
+submission whose notebook names its language is judged inside `using(...)` that language.
+
+An assignment's own words (its title, test names and descriptions, the explanations of its known
+mistakes, its handout) are in a catalogue of its own beside it,
+assignments/<name>/locale/<lang>/LC_MESSAGES/assignment.mo: loading the assignment adds it here
+(`add_catalogues`), and a public case file carries the translations of what it holds
+(`add_messages`). They are looked up after the grader's own catalogue, with `text()`, which always
+formats its template ({{ and }} for a literal brace, as in LaTeX subscripts).
 """
 import contextlib
 import gettext
@@ -22,6 +30,11 @@ DEFAULT = "en"
 
 _catalogues: dict = {}
 _current = None  # the chosen language, or None: GRADER_LANG, else English
+#: language -> catalogues of assignments (and public case files), looked up after the grader's
+_extra: dict = {}
+_added: set = set()  # the .mo files in _extra
+#: the domain of an assignment's catalogue
+ASSIGNMENT_DOMAIN = "assignment"
 
 
 def normalized(lang: str | None) -> str:
@@ -77,10 +90,78 @@ def catalogue(lang: str) -> gettext.NullTranslations:
     return found
 
 
+def translated(template: str, lang: str | None = None) -> str:
+    """`template` in `lang` (the current language by default), unformatted: the grader's
+    catalogue first, then the assignments' (the template itself when none translates it)."""
+    lang = lang or language()
+    if lang == DEFAULT:
+        return template
+    found = catalogue(lang).gettext(template)
+    if found == template:
+        for extra in _extra.get(lang, ()):
+            text = extra.gettext(template)
+            if text != template:
+                return text
+    return found
+
+
 def _(template: str, **values) -> str:
     """`template` in the current language, its {named} placeholders filled with `values`."""
-    text = catalogue(language()).gettext(template)
+    text = translated(template)
     return text.format(**values) if values else text
+
+
+def text(template: str, **values) -> str:
+    """An assignment's `template` in the current language, always formatted (a literal brace is
+    written {{ or }}), its {named} placeholders filled with `values`."""
+    return translated(template).format(**values)
+
+
+class _Table(gettext.NullTranslations):
+    """Translations given as a dict (those a public case file carries)."""
+
+    def __init__(self, messages: dict):
+        super().__init__()
+        self._messages = dict(messages)
+
+    def gettext(self, message):
+        return self._messages.get(message, message)
+
+
+def add_catalogues(localedir: Path, domain: str = ASSIGNMENT_DOMAIN) -> None:
+    """Look up the compiled catalogues under `localedir` (an assignment's locale/ folder), one per
+    language there is, after those added before; a folder without any adds nothing."""
+    for lang in LANGUAGES:
+        path = Path(localedir) / lang / "LC_MESSAGES" / f"{domain}.mo"
+        if lang == DEFAULT or not path.is_file():
+            continue
+        if path.resolve() in _added:
+            continue
+        _added.add(path.resolve())
+        with open(path, "rb") as f:
+            _extra.setdefault(lang, []).insert(0, gettext.GNUTranslations(f))  # latest first
+
+
+def add_messages(translations: dict) -> None:
+    """Look up {lang: {template: translation}} (what a public case file carries) first."""
+    for lang, messages in (translations or {}).items():
+        if lang in LANGUAGES and lang != DEFAULT and isinstance(messages, dict) and messages:
+            _extra.setdefault(lang, []).insert(0, _Table(messages))
+
+
+def translations_of(templates) -> dict:
+    """{lang: {template: translation}} of the `templates` translated in each language, for a
+    public case file to carry (the student's grader has the grader's catalogue, not the
+    assignment's)."""
+    found = {}
+    for lang in LANGUAGES:
+        if lang == DEFAULT:
+            continue
+        table = {t: translated(t, lang) for t in dict.fromkeys(templates) if t}
+        table = {t: s for t, s in table.items() if s != t}
+        if table:
+            found[lang] = table
+    return found
 
 
 def ngettext(singular: str, plural: str, count: int, **values) -> str:
