@@ -4,7 +4,7 @@ and Otter do). Self-check cells are dropped so no grader code runs in the kernel
 import nbformat
 from nbclient import NotebookClient
 
-from grader.cases import load_cases
+from grader.course.cases import load_cases
 
 ASSERTS = '''
 import numpy as _np

@@ -11,6 +11,6 @@ __version__ = "0.1.0"
 def check(function, data=None, lang=None):
     """Run the public cases of `function` against the definition in the calling notebook;
     `lang`: the report's language, "en" or "ko" (default: $GRADER_LANG, else English)."""
-    from grader.selfcheck import check_in_kernel
+    from grader.report.selfcheck import check_in_kernel
 
     return check_in_kernel(function, data, lang=lang)

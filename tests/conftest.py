@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from grader.assignment import OUT_ENVIRONMENT
+from grader.course.assignment import OUT_ENVIRONMENT
 from grader.gradebook.store import ENVIRONMENT as GRADEBOOK_ENVIRONMENT
 from grader.judge.mutant_store import ENVIRONMENT as CACHE_ENVIRONMENT
 from tests import checkout

@@ -5,10 +5,10 @@ import inspect
 import textwrap
 from pathlib import Path
 
-from grader.assignment import load
-from grader.grade import called_functions, grade_submission
+from grader.course.assignment import load
+from grader.results.grade import called_functions, grade_submission
 from grader.sandbox import Worker
-from grader.submission import extract_source, load_submission
+from grader.read.submission import extract_source, load_submission
 
 COURSE = Path(__file__).resolve().parent.parent
 

@@ -1,4 +1,4 @@
-"""Tests of grader.authoring and of what it generated: the student notebooks and the samples.
+"""Tests of grader.authoring.notebooks and of what it generated: the student notebooks and the samples.
 
 The sample checks execute sample code in this (trusted) test process: the samples are ours.
 """
@@ -18,7 +18,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from grader.authoring import (
+from grader.authoring.notebooks import (
     AuthoringError,
     build_notebook,
     build_sample,

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from bench.generate import HOSTILE_EVERY, generate
-from grader.notebook import SubmissionError, read_notebook
+from grader.read.notebook import SubmissionError, read_notebook
 
 COURSE = Path(__file__).resolve().parent.parent
 

@@ -286,7 +286,7 @@ def test_check_refuses_the_case_file_of_another_assignment(tmp_path):
 
 
 def test_handouts_name_their_assignment():
-    from grader.notebook import notebook_assignment
+    from grader.read.notebook import notebook_assignment
 
     for name in ("gates", "rnn_linear", "rnn_bptt", "lstm"):
         folder = COURSE / "assignments" / name
@@ -308,7 +308,7 @@ def _commands(command, path=("grader",)):
 def test_every_option_has_help_and_outputs_are_named_one_way():
     """Every option says what it does; whatever writes a file or folder is -o/--out; every
     --course says the same."""
-    from grader.assignment import COURSE_HELP
+    from grader.course.assignment import COURSE_HELP
 
     options = [(where, option) for where, command in _commands(main)
                for option in command.params if isinstance(option, click.Option)]

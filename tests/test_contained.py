@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.cases import Call, Case
+from grader.course.cases import Call, Case
 from grader.sandbox import SandboxError, Worker, isolation, landlock, launch, seccomp
 from grader.sandbox.layers import isolation_notice
 from tests.grading import COURSE

@@ -20,11 +20,11 @@ import zipfile
 import numpy as np
 import pytest
 
-from grader import mutation
-from grader.assignment import load
-from grader.cases import load_cases, save_cases, to_plain
-from grader.grade import judged, run_submission
-from grader.submission import extract_source, load_submission
+from grader.authoring import catalogue as mutation
+from grader.course.assignment import load
+from grader.course.cases import load_cases, save_cases, to_plain
+from grader.results.grade import judged, run_submission
+from grader.read.submission import extract_source, load_submission
 from reference import gates, lstm, rnn_bptt, rnn_linear
 from tests.grading import COURSE, worker
 

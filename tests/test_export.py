@@ -16,11 +16,11 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from grader import export
+from grader.export import bundles as export
 from grader.cli import main
-from grader.grade import grade_submission
+from grader.results.grade import grade_submission
 from grader.sandbox.isolation import probe
-from grader.submission import load_submission
+from grader.read.submission import load_submission
 from tests.grading import COURSE, assignment, worker
 
 SAMPLES = COURSE / "assignments" / "lstm" / "samples"
@@ -138,7 +138,7 @@ def test_gradescope_wheel_is_the_grader_package(autograder):
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
         meta = archive.read("grader-0.1.0.dist-info/METADATA").decode()
-    assert {"grader/cli.py", "grader/report/templates/feedback.html.j2",
+    assert {"grader/cli/__init__.py", "grader/report/templates/feedback.html.j2",
             "grader/sandbox/worker.py"} <= names
     assert not [n for n in names if n.startswith(("reference/", "assignments/"))]
     assert "Requires-Dist: matplotlib" in meta and "Requires-Dist: numpy" in meta

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from grader.cli import main
-from grader.judge import strength
+from grader.authoring import strength
 from grader.judge.mutants import Shapes, generate
 
 COURSE = Path(__file__).resolve().parent.parent

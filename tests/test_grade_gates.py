@@ -5,7 +5,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from grader import results
+from grader.results import results_json as results
 from reference import gates as ref
 from tests.grading import (assignment, grade_source, lost, messages, reference_source, said,
                            verdicts_for)
@@ -236,7 +236,7 @@ def test_matmul_results_returned_in_the_wrong_order():
 
 def test_generic_swap_diagnosis_without_the_hypothesis():
     # the generic check (a value equal to another output's answer) needs no hypothesis
-    from grader.diagnose import explain
+    from grader.judge.diagnose import explain
     case = next(c for c in assignment("gates").cases if c.name == "matmul_backward: W 4×3, X 3×5")
     dW, dX = case.expects
     diagnosis = explain(dX.value, dataclasses.replace(dW, hypotheses=[]),

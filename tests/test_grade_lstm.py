@@ -9,7 +9,7 @@ import importlib.util
 import numpy as np
 import pytest
 
-from grader import results
+from grader.results import results_json as results
 from reference import gates
 from reference import lstm as ref
 from tests.grading import COURSE, assignment, grade_source, messages, reference_source

@@ -5,7 +5,7 @@ import importlib.util
 import numpy as np
 import pytest
 
-from grader import results
+from grader.results import results_json as results
 from reference import rnn_bptt as ref
 from tests.grading import (COURSE, assignment, grade_source, lost, messages, reference_source,
                            said, verdicts_for)

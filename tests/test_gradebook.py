@@ -12,14 +12,15 @@ import xml.etree.ElementTree as ET
 import pytest
 from click.testing import CliRunner
 
-from grader import __version__, results
+from grader import __version__
+from grader.results import results_json as results
 from grader.cli import main
-from grader.grade import Graded, ungradable
+from grader.results.grade import Graded, ungradable
 from grader.gradebook import SCHEMA_VERSION, Gradebook, GradebookError, content_hash
-from grader.gradebook.exports import RosterError, export_csv, read_roster
+from grader.export.lms import RosterError, export_csv, read_roster
 from grader.gradebook.schema import MIGRATIONS, connect
 from grader.judge import Verdict
-from grader.junit import to_junit
+from grader.export.junit import to_junit
 from tests.grading import COURSE, assignment, grade_source
 
 SAMPLES = COURSE / "assignments" / "rnn_linear" / "samples"
@@ -472,7 +473,7 @@ def test_command_line_errors_are_one_line(subs, tmp_path):
 
 
 def test_a_gradebook_failing_mid_batch_stops_recording_and_exits_1(tmp_path, capsys):
-    from grader.gradebook.commands import Recorder
+    from grader.cli.recording import Recorder
 
     spec = assignment("rnn_linear")
     record = Recorder(tmp_path / "gb.sqlite", spec, [("a", None, None), ("b", None, None)],

@@ -66,7 +66,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.cases import Call, Case, load_cases
+from grader.course.cases import Call, Case, load_cases
 from grader.sandbox import Worker
 from grader.sandbox.contain import FIRST_UID, UIDS
 from reference import rnn_linear as ref
@@ -913,7 +913,7 @@ try:
 except SystemExit as exc:
     code = exc.code
 finally:
-    from grader import parallel  # the grading processes' peak too (not the sandboxes')
+    from grader.results import parallel  # the grading processes' peak too (not the sandboxes')
 
     with open(rss_file, "w") as f:
         f.write(str(max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,

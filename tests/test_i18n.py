@@ -10,7 +10,7 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
 from grader import i18n
-from grader.diagnose import scale_words
+from grader.judge.diagnose import scale_words
 
 ROOT = Path(__file__).resolve().parent.parent
 KEYWORDS = {"_": None, "ngettext": (1, 2), "N_": None}  # as `make translations` extracts

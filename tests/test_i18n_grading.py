@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from grader import i18n
 from grader.cli import main
-from grader.selfcheck import check_in_kernel
+from grader.report.selfcheck import check_in_kernel
 from tests.grading import COURSE
 
 SAMPLES = COURSE / "assignments" / "rnn_linear" / "samples"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import notebook
+from grader.read import notebook
 from grader.sandbox import Worker, launch
 
 COURSE = Path(__file__).resolve().parent.parent
@@ -90,7 +90,7 @@ def test_few_notebooks_are_validated_without_compiling_a_validator(monkeypatch):
 def test_many_notebooks_share_the_current_formats_validator_and_compile_no_other(monkeypatch):
     import nbformat.validator
 
-    from grader import notebook_schema
+    from grader.read import notebook_schema
 
     monkeypatch.delenv("NBFORMAT_VALIDATOR", raising=False)
     monkeypatch.setattr(nbformat.validator, "validators", {})

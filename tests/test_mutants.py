@@ -6,10 +6,10 @@ import functools
 import pytest
 from click.testing import CliRunner
 
-from grader import mutation
-from grader.assignment import available
+from grader.authoring import catalogue as mutation
+from grader.course.assignment import available
 from grader.cli import main
-from grader.submission import extract_source
+from grader.read.submission import extract_source
 from tests.grading import COURSE, assignment, worker
 
 NAMES = available(COURSE)  # every assignment, each with its catalogue

@@ -6,7 +6,7 @@ import fastjsonschema
 import nbformat
 import pytest
 
-from grader import notebook_schema
+from grader.read import notebook_schema
 
 VALID = json.loads(nbformat.writes(nbformat.v4.new_notebook(
     cells=[nbformat.v4.new_code_cell("def f(x):\n    return x\n")])))
@@ -87,7 +87,7 @@ def test_reading_a_current_notebook_for_grading_does_not_import_nbformat(tmp_pat
 
     path = tmp_path / "ok.ipynb"
     path.write_text(json.dumps(VALID))
-    code = ("import sys\nfrom pathlib import Path\nfrom grader.notebook import read_code_cells\n"
+    code = ("import sys\nfrom pathlib import Path\nfrom grader.read.notebook import read_code_cells\n"
             f"sources, notes = read_code_cells(Path({str(path)!r}))\n"
             "assert sources and not notes\n"
             "print(sorted(m for m in ('nbformat', 'jsonschema') if m in sys.modules))\n")

@@ -1,4 +1,4 @@
-"""The grading processes of a batch (grader.parallel): outcomes in submission order, each
+"""The grading processes of a batch (grader.results.parallel): outcomes in submission order, each
 worker fed by one process on its core, and a failing or dying process costing only the
 submission it held."""
 import itertools
@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from grader import parallel
+from grader.results import parallel
 
 
 class FakeWorker:
@@ -102,7 +102,7 @@ def test_a_graded_submission_crosses_processes_as_case_indices():
 
     import numpy as np
 
-    from grader.grade import Graded
+    from grader.results.grade import Graded
     from tests.grading import assignment, grade_source
 
     graded = grade_source("rnn_linear", "import numpy as np\ndef output_gradient(y, t):\n"
@@ -228,7 +228,7 @@ def test_small_output_is_held_for_the_whole_chunk():
 def test_output_bytes_counts_the_returned_arrays():
     import numpy as np
 
-    from grader.grade import output_bytes
+    from grader.results.grade import output_bytes
     from grader.sandbox import CallOutcome, CaseOutcome, RunOutcome, SandboxError
 
     run = RunOutcome([], [CaseOutcome([CallOutcome(True, [np.zeros(10), "not an array"]),

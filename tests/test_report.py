@@ -16,13 +16,14 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from grader import report, results
+from grader import report
+from grader.results import results_json as results
 from grader.cli import main
-from grader.grade import ungradable
+from grader.results.grade import ungradable
 from grader.judge import Evidence, Verdict
 from grader.report import figures, stats
 from grader.report.console import print_table
-from grader.submission import SubmissionError, load_submission
+from grader.read.submission import SubmissionError, load_submission
 from tests.grading import COURSE, assignment, worker
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -39,7 +40,7 @@ def graded_samples(name):
         except SubmissionError as exc:
             graded.append(ungradable(spec, path.stem, str(exc)))
             continue
-        from grader.grade import grade_submission
+        from grader.results.grade import grade_submission
 
         graded.append(grade_submission(spec, submission, worker()))
     return graded

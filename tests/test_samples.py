@@ -4,8 +4,8 @@ import tomllib
 
 import pytest
 
-from grader.grade import grade_submission
-from grader.submission import SubmissionError, load_submission
+from grader.results.grade import grade_submission
+from grader.read.submission import SubmissionError, load_submission
 from tests.grading import COURSE, assignment, worker
 
 #: the score of every sample (a change here is a change in grading: review it)

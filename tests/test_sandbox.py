@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pytest
 
-from grader.cases import Call, Case, Ref
+from grader.course.cases import Call, Case, Ref
 from grader.sandbox import Worker
 
 SOURCE = '''
@@ -210,7 +210,7 @@ def output_gradient(y, t):
 
 
 def _public_feedback(spec):
-    from grader.submission import extract_source
+    from grader.read.submission import extract_source
     from tests.grading import grade_submission, worker
 
     graded = grade_submission(spec, extract_source([LEAK], "leak"), worker())
@@ -221,7 +221,7 @@ def _public_feedback(spec):
 def test_public_feedback_cannot_carry_hidden_inputs():
     import dataclasses
 
-    from grader.assignment import Assignment
+    from grader.course.assignment import Assignment
     from tests.grading import assignment
 
     spec = assignment("rnn_linear")
@@ -246,7 +246,7 @@ def output_gradient(y, t):
 
 
 def test_asking_for_hidden_cases_early_breaks_the_protocol():
-    from grader.submission import extract_source
+    from grader.read.submission import extract_source
     from reference import rnn_linear
     from tests.grading import assignment, grade_submission, reference_source, worker
 

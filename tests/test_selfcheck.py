@@ -1,5 +1,5 @@
 """grader.check inside a notebook: the public cases of one function, run apart, explained."""
-from grader.selfcheck import check_in_kernel
+from grader.report.selfcheck import check_in_kernel
 from reference import rnn_linear as ref
 from tests.grading import COURSE, reference_source
 

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from grader.assignment import load
+from grader.course.assignment import load
 from grader.cli import main
 from grader.similarity import pairs
 from grader.similarity.documents import Document, collect

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from grader.sandbox import harness
-from grader.submission import (Submission, SubmissionError, extract, extract_source,
-                               load_submission, read_notebook, strip_magics)
+from grader.read.submission import (Submission, SubmissionError, extract, extract_source,
+                                    load_submission, read_notebook, strip_magics)
 from tests.test_submission import make_nb
 
 COURSE = Path(__file__).resolve().parent.parent
@@ -441,10 +441,10 @@ def test_remembered_handout_cells_give_the_same_submission(monkeypatch):
     """Cells left as handed out are parsed, analysed and compiled once for the batch: every
     sample must extract exactly as without that memory, and extracting must not change what is
     remembered (statements that move up are compiled from a copy)."""
-    from grader.assignment import load
-    from grader.grade import called_functions
+    from grader.course.assignment import load
+    from grader.results.grade import called_functions
     from grader.read import cells, extract as extraction
-    from grader.submission import remember_handout
+    from grader.read.submission import remember_handout
 
     for name, empty in (("_HANDOUT", set()), ("_EFFECTS", {}), ("_READS", {}), ("_CODE", {})):
         monkeypatch.setattr(extraction, name, empty)

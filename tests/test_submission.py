@@ -13,8 +13,9 @@ import pytest
 from nbformat import v3, v4
 
 from grader.sandbox import harness
-from grader.submission import (Submission, SubmissionError, discover, discover_found, extract,
-                               extract_source, load_submission, read_notebook, strip_magics)
+from grader.intake.discovery import discover, discover_found
+from grader.read.submission import (Submission, SubmissionError, extract, extract_source,
+                                    load_submission, read_notebook, strip_magics)
 
 
 # ---------------------------------------------------------------- helpers
@@ -326,7 +327,7 @@ def _raw_variants():
 
 @pytest.mark.parametrize("kind", sorted(_raw_variants()))
 def test_read_code_cells_says_what_read_notebook_says(tmp_path, kind):
-    from grader.notebook import code_cells, read_code_cells, read_notes
+    from grader.read.notebook import code_cells, read_code_cells, read_notes
 
     path = tmp_path / f"{kind}.ipynb"
     path.write_text(json.dumps(_raw_variants()[kind]))

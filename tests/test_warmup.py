@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.assignment import available, load
+from grader.course.assignment import available, load
 from grader.sandbox import harness, warmup
 from grader.sandbox.runner import plan
 

@@ -16,9 +16,9 @@ explains it. They are tried before the generic diagnoses (sign, scale, swapped o
 """
 import numpy as np
 
-from grader.cases import (Call, Case, Expect, GradCheck, Hypothesis, Ref, call_case,
-                          distinct_hypotheses, perturbed_calls, random_directions)
-from grader.diagnose import relative_error
+from grader.course.cases import (Call, Case, Expect, GradCheck, Hypothesis, Ref, call_case,
+                                 distinct_hypotheses, perturbed_calls, random_directions)
+from grader.judge.diagnose import relative_error
 from reference import gates as ref
 
 #: a hypothesis closer than this (relative) to the reference, or to an earlier hypothesis,

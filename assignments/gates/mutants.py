@@ -3,7 +3,7 @@ diagnosis the feedback must give) and correct solutions written differently (ful
 `grader mutants gates` grades them all; tests/test_mutants.py asserts the figures."""
 import numpy as np
 
-from grader.mutation import Mistake, Variant, mutate, reference_source
+from grader.authoring.catalogue import Mistake, Variant, mutate, reference_source
 from reference import gates as ref
 
 GRADED = ("sigmoid", "sigmoid_backward", "neuron_forward", "neuron_backward", "staged_forward",

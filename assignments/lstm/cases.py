@@ -18,9 +18,9 @@ nothing when T = 1) is left out of that case.
 """
 import numpy as np
 
-from grader.cases import Call, Case, Expect, GradCheck, Hypothesis, Ref, perturbed_calls, \
+from grader.course.cases import Call, Case, Expect, GradCheck, Hypothesis, Ref, perturbed_calls, \
     random_directions
-from grader.diagnose import relative_error
+from grader.judge.diagnose import relative_error
 from reference import lstm as ref
 from reference.gates import sigmoid
 

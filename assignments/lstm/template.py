@@ -1,4 +1,4 @@
-# Template of the student notebook for the "lstm" assignment (see grader/authoring.py).
+# Template of the student notebook for the "lstm" assignment (see grader/authoring/notebooks.py).
 # Regenerate the notebook and samples with `grader build lstm` after editing.
 
 # %% [markdown]

@@ -12,8 +12,8 @@ of terms or a change of one formula, and becomes a Hypothesis with its explanati
 """
 import numpy as np
 
-from grader.cases import (Call, Case, Expect, GradCheck, Ref, call_case,
-                          distinct_hypotheses, perturbed_calls, random_directions)
+from grader.course.cases import (Call, Case, Expect, GradCheck, Ref, call_case,
+                                 distinct_hypotheses, perturbed_calls, random_directions)
 from reference import rnn_bptt as ref
 
 #: a hypothesis closer than this (relative) to the reference, or to an earlier hypothesis,

@@ -3,7 +3,7 @@ diagnosis the feedback must give) and correct solutions written differently (ful
 `grader mutants rnn_bptt` grades them all; tests/test_mutants.py asserts the figures."""
 import numpy as np
 
-from grader.mutation import Mistake, Variant, mutate, reference_source
+from grader.authoring.catalogue import Mistake, Variant, mutate, reference_source
 from reference import rnn_bptt as ref
 
 GRADED = ("rnn_forward", "rnn_loss", "bptt")

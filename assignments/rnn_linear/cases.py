@@ -7,8 +7,8 @@ global n_samples = 20, so a function that reads that global instead of X.shape[0
 """
 import numpy as np
 
-from grader.cases import (Call, Case, Expect, GradCheck, Hypothesis, Ref, call_case,
-                          distinct_hypotheses, perturbed_calls)
+from grader.course.cases import (Call, Case, Expect, GradCheck, Hypothesis, Ref, call_case,
+                                 distinct_hypotheses, perturbed_calls)
 from reference import rnn_linear as ref
 
 #: a hypothesis closer than this (relative) to the reference, or to an earlier hypothesis,

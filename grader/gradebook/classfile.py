@@ -10,7 +10,7 @@ a test the assignment no longer has is dropped.
 import json
 from pathlib import Path
 
-from grader.grade import Graded
+from grader.results.grade import Graded
 from grader.judge import Verdict
 
 FILENAME = "class.json"

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import click
 
-from grader.assignment import COURSE_HELP
-from grader.discovery import PICK_SYNTAX, Pick
+from grader.course.assignment import COURSE_HELP
+from grader.intake.discovery import PICK_SYNTAX, Pick
 from grader.gradebook.store import ENVIRONMENT, FILENAME
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from grader.diagnose import FIT, Diagnosis, fits
+from grader.judge.diagnose import FIT, Diagnosis, fits
 from grader.i18n import N_, _
 from grader.judge.fingerprints import (graded_functions, mutant_namespace, namespace_of,
                                        reference_module, run_case, trace_shapes)

@@ -10,8 +10,8 @@ from typing import Callable
 
 import numpy as np
 
-from grader.cases import Case, Ref
-from grader.diagnose import Diagnosis, explain, relative_error, scale_words
+from grader.course.cases import Case, Ref
+from grader.judge.diagnose import Diagnosis, explain, relative_error, scale_words
 from grader.i18n import _
 
 MAX_MESSAGES = 6

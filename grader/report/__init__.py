@@ -14,7 +14,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader import __version__, results
+from grader import __version__
+from grader.results import results_json as results
 from grader.report import figures, stats
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"

@@ -5,7 +5,7 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 
-#: short names of the generic diagnosis codes (grader.diagnose, grader.judge, the sandbox);
+#: short names of the generic diagnosis codes (grader.judge.diagnose, grader.judge, the sandbox);
 #: an assignment's own codes are named by the first clause of their message.
 TITLES = {
     "scale:N": "summed over the batch (N× too large)",

@@ -4,7 +4,6 @@ worker, and receive raw outputs, strictly checked, as plain values.
 Knows nothing about references, tolerances or points: it turns calls into `CallOutcome`s.
 """
 import os
-import select
 import signal
 import socket
 import threading
@@ -14,11 +13,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from grader import wire
-from grader.cases import Call, Ref
 from grader.sandbox.isolation import CONTAINED, FULL, REDUCED, fallback, probe
 from grader.sandbox.layers import isolation_notice, layers_text, read_layers  # noqa: F401
 from grader.sandbox import harness, launch
 from grader.sandbox.launch import initial_mode
+from grader.sandbox.messages import (CallOutcome, CaseOutcome, RunOutcome,  # noqa: F401
+                                     SandboxError, WorkerLost, _case_outcome, _cause, _error, _lost,
+                                     _send, _text, plan)
 
 DEFAULT_LIMITS = {
     "memory_mb": 2048,       # address space of one child
@@ -30,124 +31,6 @@ DEFAULT_LIMITS = {
     "total_output_mb": 32,   # all outputs of one submission together, as float64
     "setup_timeout": 10.0,   # seconds to define the submission's top-level statements
 }
-
-
-class SandboxError(RuntimeError):
-    """The sandbox itself misbehaved (the worker died or spoke out of protocol)."""
-
-
-class WorkerLost(SandboxError):
-    """The worker ended while a submission's child ran: the child's doing (it killed its parent
-    process, or every process it could), and said so to the student."""
-
-
-@dataclass
-class CallOutcome:
-    """What one call produced, as plain data decoded in the parent."""
-    ok: bool
-    parts: list = field(default_factory=list)    # per returned part: ndarray or error text (str)
-    #: per argument: whether an array argument was changed in place (by the call or later in
-    #: its case), None for other arguments; None when the call's inputs are not checked
-    inputs_changed: list | None = None
-    fp_warnings: int = 0
-    error: dict | None = None                    # {"type", "message", "lines": [[line, fn]]}
-    missing: bool = False                        # the function is not defined
-    skipped: int | None = None                   # not run: depends on this failed call
-
-
-@dataclass
-class CaseOutcome:
-    """All calls of one case, or why none of them finished."""
-    calls: list = field(default_factory=list)
-    failure: str | None = None                   # "timeout", "eof", "setup", "protocol", ...
-    detail: str = ""
-    seconds: float = 0.0
-
-
-@dataclass
-class RunOutcome:
-    setup_errors: list
-    cases: list
-
-
-def _plan_argument(value):
-    if isinstance(value, Ref):
-        return ("r", value.call, [list(p) if isinstance(p, tuple) else p for p in value.path])
-    return ("v", value)
-
-
-def plan(calls: list) -> list:
-    """Calls as plain data for the child (inputs only)."""
-    return [{"function": c.function,
-             "args": [_plan_argument(a) for a in c.args],
-             "kwargs": {k: _plan_argument(v) for k, v in c.kwargs.items()},
-             "returns": [list(p) for p in c.returns],
-             "check_inputs": c.check_inputs} for c in calls]
-
-
-# ---- strict reading of untrusted replies ------------------------------------------------------
-
-def _text(value, limit=500) -> str:
-    return value[:limit] if isinstance(value, str) else ""
-
-
-def _error(value) -> dict:
-    if not isinstance(value, dict):
-        return {"type": "Error", "message": "", "lines": []}
-    lines = value.get("lines")
-    lines = [[n, _text(f, 80)] for n, f in (lines if isinstance(lines, list) else [])
-             if isinstance(n, int) and not isinstance(n, bool)][:8] \
-        if isinstance(lines, list) and all(isinstance(x, list) and len(x) == 2 for x in lines) else []
-    kind, message = _text(value.get("type"), 80) or "Error", _text(value.get("message"))
-    if kind == "BlockingIOError" and "Errno 11" in message:  # fork() at RLIMIT_NPROC
-        message += " (the process limit: the sandbox caps how many processes it may start)"
-    return {"type": kind, "message": message, "lines": lines}
-
-
-def _call_outcome(reply, call: Call, arrays: list) -> CallOutcome:
-    if not isinstance(reply, dict):
-        raise SandboxError("reply is not a record")
-    if reply.get("ok") is not True:
-        if reply.get("missing") is True:
-            return CallOutcome(ok=False, missing=True)
-        skipped = reply.get("skipped")
-        if isinstance(skipped, int) and not isinstance(skipped, bool):
-            return CallOutcome(ok=False, skipped=skipped)
-        return CallOutcome(ok=False, error=_error(reply.get("error")))
-    parts = reply.get("parts")
-    if not isinstance(parts, list) or len(parts) != len(call.returns):
-        raise SandboxError("wrong number of returned parts")
-    decoded = []
-    for part in parts:  # an array's position in the frame, or why the part is not an array
-        if type(part) is int and 0 <= part < len(arrays):
-            decoded.append(arrays[part])
-        elif isinstance(part, str):
-            decoded.append(_text(part))
-        else:
-            raise SandboxError("malformed returned part")
-    changed = None
-    if call.check_inputs:
-        changed = reply.get("inputs_changed")
-        if not isinstance(changed, list) or len(changed) != len(call.args) \
-                or not all(flag in (True, False, None) for flag in changed):
-            raise SandboxError("no word on the inputs")
-    fp = reply.get("fp")
-    return CallOutcome(ok=True, parts=decoded, inputs_changed=changed,
-                       fp_warnings=fp if isinstance(fp, int) and fp >= 0 else 0)
-
-
-def _case_outcome(frame, calls: list, arrays: list) -> CaseOutcome:
-    """A child's case report (JSON as it came, with the frame's arrays, which its calls'
-    returned parts name by position)."""
-    if "failure" in frame:
-        return CaseOutcome(failure=_text(frame.get("failure"), 40) or "failure",
-                           detail=_text(frame.get("detail")))
-    replies = frame.get("calls")
-    if not isinstance(replies, list) or len(replies) != len(calls):
-        raise SandboxError("wrong number of call replies")
-    seconds = frame.get("seconds")
-    return CaseOutcome(calls=[_call_outcome(r, c, arrays) for r, c in zip(replies, calls)],
-                       seconds=float(seconds) if isinstance(seconds, (int, float)) else 0.0)
 
 
 # ---- the worker process ---------------------------------------------------------------------
@@ -514,55 +397,3 @@ class _Job:
 def close_all(workers: list, grace: float = 2.0) -> None:
     """Close several workers at once: each is told to stop before any is waited for."""
     launch.stop_all([s for s in (w._stopping(grace) for w in workers) if s is not None])
-
-
-def _send(fd: int, data: bytes, deadline: float, worker_fd: int) -> str | None:
-    """Write data to the child's hidden-case pipe as it reads; None, or "timeout", "eof" (the
-    child closed it) or "ended" (the worker reported the child's end)."""
-    pending = memoryview(data)
-    os.set_blocking(fd, False)
-    try:
-        while pending:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return "timeout"
-            readable, writable, _ = select.select([worker_fd], [fd], [], left)
-            if writable:
-                try:
-                    pending = pending[os.write(fd, pending[:1 << 16]):]
-                except BlockingIOError:
-                    pass
-            elif readable:
-                return "ended"
-    except OSError:  # EPIPE: nobody reads it any more
-        return "eof"
-    return None
-
-
-def _cause(problem: str, ended: str, limits: dict, timeout: float) -> str:
-    if problem == "timeout":
-        return f"took longer than {timeout:g} s (an endless loop?)"
-    if problem == "too large":
-        return f"returned more than {limits['max_frame_mb']} MiB of output"
-    if problem == "protocol":
-        return "broke the result channel's protocol (wrote to it itself?)"
-    if problem == "memory":
-        return f"used more than {limits['memory_mb']} MiB of memory (all its processes together)"
-    if "SIGXCPU" in ended:
-        return f"used more than {limits['cpu_seconds']} s of CPU time"
-    if "SIGKILL" in ended or "SIGSEGV" in ended:
-        return (f"was {ended}: out of memory (the limit is {limits['memory_mb']} MiB), a crash "
-                "in native code, or a signal your code sent itself?")
-    if ended.startswith("killed"):
-        return (f"was {ended}, sent to the process that runs your code: did your code signal "
-                "itself (os.kill, signal.raise_signal)?")
-    return f"ended the process that runs it: it {ended} (os._exit or sys.exit?)"
-
-
-def _lost(ended: str) -> str:
-    """Why a submission stopped when its worker disappeared under it (WorkerLost)."""
-    how = f" ({ended})" if ended else ""
-    return ("your code stopped the process that runs it: the grader's worker process ended "
-            f"while your code ran{how}. Did it kill its parent process (os.kill(os.getppid(), "
-            "...)) or every process it could (os.kill(-1, ...))? The tests after that point "
-            "were not run")

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from grader.assignment import COURSE_HELP, AssignmentError, find_course, load
-from grader.submission import SubmissionError
+from grader.course.assignment import COURSE_HELP, AssignmentError, find_course, load
+from grader.read.submission import SubmissionError
 
 
 @click.command()

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
-from grader.discovery import survey
+from grader.intake.discovery import survey
 from grader.similarity.fingerprint import Fingerprint, fingerprint
-from grader.notebook import read_code_cells
+from grader.read.notebook import read_code_cells
 from grader.read.extract import extract_cells
-from grader.submission import SubmissionError, load_submission
+from grader.read.submission import SubmissionError, load_submission
 
 #: the id prefix of published solutions
 REFERENCE = "reference:"

@@ -1,4 +1,4 @@
-"""Reading notebook files (finding them in a folder: grader.discovery).
+"""Reading notebook files (finding them in a folder: grader.intake.discovery).
 
 Students hand in whatever their editor wrote: old formats, byte-order marks, CRLF, half-saved
 files, folders of notebooks. Everything here turns that into either a v4 NotebookNode or a
@@ -17,7 +17,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from grader import notebook_schema
+from grader.read import notebook_schema
 
 if TYPE_CHECKING:
     import nbformat
@@ -86,7 +86,7 @@ def _read(path: Path, max_bytes: int, max_code: int, as_node: bool):
 #: below this many notebooks, nbformat validating each with the pure-Python jsonschema (~6 ms
 #: each, nothing to prepare) beats its default fastjsonschema (~0.3 ms each, after compiling the
 #: schema into a validator: ~50-100 ms per process). It validates only what the compiled
-#: validator of the current format (`grader.notebook_schema`) does not pass: older formats and
+#: validator of the current format (`grader.read.notebook_schema`) does not pass: older formats and
 #: notebooks with problems.
 FEW_NOTEBOOKS = 12
 
@@ -225,7 +225,7 @@ _TRANSIENT = {"orig_nbformat", "orig_nbformat_minor", "signature"}
 
 def _valid_as_is(data: dict) -> bool:
     """Whether a current-format notebook's JSON passes strict validation as it is (checked by
-    the compiled validator of `grader.notebook_schema`). Then nbformat's conversion has nothing
+    the compiled validator of `grader.read.notebook_schema`). Then nbformat's conversion has nothing
     to change that grading reads, and cannot fail; a notebook that does not pass goes through
     `_strict`, for the same notes as ever."""
     metadata = data.get("metadata")
@@ -303,11 +303,3 @@ def notebook_assignment(path: Path) -> str | None:
         return None
     return name if isinstance(name, str) else None
 
-
-def __getattr__(name: str):
-    """Finding submissions moved to grader.discovery; its names stay importable from here."""
-    if name in ("Found", "discover", "discover_found", "survey"):
-        from grader import discovery
-
-        return getattr(discovery, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

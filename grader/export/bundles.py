@@ -1,5 +1,5 @@
 """Grading elsewhere: a Gradescope autograder zip, a GitHub Classroom / GitHub Actions workflow
-(which reports through `grader summary`, grader/classroom.py) and the instructor's private
+(which reports through `grader summary`, grader/export/classroom.py) and the instructor's private
 grading bundle both can use.
 
 A bundle is what grading an assignment needs, outside this checkout: a wheel of the grader
@@ -23,7 +23,7 @@ from pathlib import Path
 import click
 
 import grader
-from grader.assignment import COURSE_HELP, AssignmentError, find_course, load
+from grader.course.assignment import COURSE_HELP, AssignmentError, find_course, load
 
 PACKAGE = Path(grader.__file__).resolve().parent
 ASSIGNMENT_FILES = ("spec.toml", "cases.py", "public_cases.bin")

@@ -1,8 +1,8 @@
 """The "read" stage: student notebook files in, Submission objects (source ready for exec) out.
 
-This module is the public face; the work is split between `grader.notebook` (reading files,
-finding submissions in a folder) and `grader.read` (the slice of the notebook the graded
-functions need).
+This module is the public face; the work is split between `grader.read.notebook` (reading files)
+and the slice of the notebook the graded functions need (`grader.read.extract`). Finding the
+submissions in a folder comes before, in `grader.intake`.
 It knows nothing about grading.
 """
 from __future__ import annotations
@@ -12,11 +12,11 @@ from pathlib import Path
 
 from grader.read.cells import strip_magics
 from grader.read.extract import Submission, extract_cells, extract_source, remember_cells
-from grader.notebook import (Found, SubmissionError, code_cells, discover, discover_found,
-                             read_code_cells, read_notebook, read_notes)
+from grader.read.notebook import (SubmissionError, code_cells, read_code_cells, read_notebook,
+                                  read_notes)
 
 __all__ = ["Submission", "SubmissionError", "read_notebook", "extract", "extract_source",
-           "load_submission", "discover", "discover_found", "Found", "strip_magics",
+           "load_submission", "strip_magics",
            "remember_handout"]
 
 

@@ -9,12 +9,13 @@ import inspect
 import sys
 from pathlib import Path
 
-from grader import i18n, results
+from grader import i18n
+from grader.results import results_json as results
 from grader.i18n import _
-from grader.assignment import Assignment, AssignmentError, load_public
-from grader.grade import called_functions, grade_submission
+from grader.course.assignment import Assignment, AssignmentError, load_public
+from grader.results.grade import called_functions, grade_submission
 from grader.sandbox import Worker
-from grader.submission import extract_source
+from grader.read.submission import extract_source
 
 PUBLIC_CASES = "public_cases.bin"
 

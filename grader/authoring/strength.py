@@ -45,8 +45,8 @@ class Strength:
 
 def measure(name: str, course: Path) -> Strength:
     """Generate and judge `name`'s mutants; compare them with its hand catalogue, if any."""
-    from grader.assignment import load
-    from grader.mutation import has_catalogue, load_catalogue
+    from grader.course.assignment import load
+    from grader.authoring.catalogue import has_catalogue, load_catalogue
 
     assignment = load(name, course)
     module = reference_module(course, name)

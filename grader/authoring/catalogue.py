@@ -14,7 +14,7 @@ Mistakes are written as edits of the reference's source (`mutate`), so they stay
 realistic, and a reference refactor that removes the edited text breaks the catalogue loudly
 instead of silently turning a mistake into the reference.
 
-Grading goes through `grader.submission.extract_source` and `grader.grade.grade_submission`
+Grading goes through `grader.read.submission.extract_source` and `grader.results.grade.grade_submission`
 with one warm sandbox worker, like a real submission. The single-check baseline runs the
 catalogue's own (trusted) sources in this process: it is the instructor's check, not a student's.
 """
@@ -234,9 +234,9 @@ def _failing_messages(graded) -> list:
 
 def measure(name: str, course: Path, worker) -> Measurement:
     """Grade every entry of an assignment's catalogue with `worker` and run the baseline."""
-    from grader.assignment import load
-    from grader.grade import called_functions, grade_submission
-    from grader.submission import extract_source
+    from grader.course.assignment import load
+    from grader.results.grade import called_functions, grade_submission
+    from grader.read.submission import extract_source
 
     began = time.perf_counter()
     assignment = load(name, course)
@@ -333,7 +333,7 @@ LEGEND = ("mistakes: realistic mistakes (not counting equivalent ones); caught: 
 def measure_all(names: list, course: Path, isolation: str = "auto") -> list:
     """Measurements of the named assignments (all with a catalogue when none is named), graded
     by one warm worker."""
-    from grader.assignment import available
+    from grader.course.assignment import available
     from grader.sandbox import Worker
 
     names = list(names) or [n for n in available(course) if has_catalogue(course, n)]

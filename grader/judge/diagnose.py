@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from grader.i18n import N_, _
+from grader.course.cases import relative_error  # noqa: F401 (the judge's measure of a value's distance)
 
 #: How closely a transformed reference must match to count as the explanation.
 FIT = 1e-6
@@ -24,16 +25,6 @@ class Diagnosis:
     message: str
     #: a short stable code for statistics ("scale:N", "sign", "swap", ...).
     code: str
-
-
-def relative_error(student: np.ndarray, reference: np.ndarray, scale: float | None = None) -> float:
-    """max|student − reference| / max|reference| (absolute difference when the reference is 0);
-    `scale`: max|reference|, when the caller knows it already."""
-    # (array methods: np.max's Python-level wrapper costs more than the work on small arrays)
-    diff = float(np.abs(student - reference).max()) if student.size else 0.0
-    if scale is None:
-        scale = float(np.abs(reference).max()) if reference.size else 0.0
-    return diff / scale if scale > 0 else diff
 
 
 def fits(student, candidate, tol=FIT) -> bool:

@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from grader.assignment import Assignment
+from grader.course.assignment import Assignment
 from grader.i18n import _
 from grader.judge import Context, Verdict, judge
 from grader.sandbox import SandboxError, Worker
-from grader.submission import Submission
+from grader.read.submission import Submission
 
 
 @dataclass

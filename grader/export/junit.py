@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from grader import __version__
-from grader.results import test_output
+from grader.results.results_json import test_output
 
 # characters XML 1.0 cannot hold, even escaped (student exception messages may carry them)
 _INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")

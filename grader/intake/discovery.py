@@ -17,7 +17,7 @@ import fnmatch
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.notebook import SubmissionError
+from grader.read.notebook import SubmissionError
 
 #: a file in a submissions folder naming what in it is not a submission (see above)
 IGNORE_FILE = ".graderignore"

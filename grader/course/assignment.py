@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from grader.cases import Case, load_cases
+from grader.course.cases import Case, load_cases
 
 VISIBILITIES = ("public", "hidden")
 

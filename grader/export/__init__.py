@@ -1,0 +1,2 @@
+"""Grading elsewhere: Gradescope, GitHub Classroom and private bundles, JUnit XML, LMS grade
+files."""

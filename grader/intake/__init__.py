@@ -1,0 +1,1 @@
+"""Intake: which files the instructor pointed the grader at are submissions, and whose."""
