@@ -90,7 +90,9 @@ def two_layer_loss(X, y, params, reg):
     dactivated, dW2, db2 = affine_backward(dscores, affine2)
     dhidden = relu_backward(dactivated, relu_cache)
     dX, dW1, db1 = affine_backward(dhidden, affine1)
-    # the regularisation's own gradient: d(0.5·reg·W²)/dW = 0.5·reg·2W = reg·W
-    grads = {"W1": dW1 + 0.5 * reg * 2 * W1, "b1": db1, "W2": dW2 + 0.5 * reg * 2 * W2,
-             "b2": db2}
+    grads = {}
+    for key, grad in (("W1", dW1), ("b1", db1), ("W2", dW2), ("b2", db2)):
+        # the weights' regularisation adds d(0.5·reg·W²)/dW = 0.5·reg·2W = reg·W; the biases
+        # are not regularised
+        grads[key] = grad + (0.5 * reg * 2 * params[key] if key.startswith("W") else 0.0)
     return loss, grads

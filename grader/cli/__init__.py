@@ -1,5 +1,5 @@
-"""Command line: `grader grade`, `grader check`, `grader build`. Wires the stages together; the
-logic lives in the modules it calls."""
+"""Command line: `grader grade`, `grader check`, `grader new`, `grader build`. Wires the stages
+together; the logic lives in the modules it calls."""
 import os
 import sys
 import time
@@ -12,6 +12,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import click  # noqa: E402
 
 from grader import i18n  # noqa: E402
+from grader.cli import authoring as authoring_cli  # noqa: E402
 from grader.cli import gradebook as gradebook_cli  # noqa: E402
 from grader.cli import recording  # noqa: E402
 from grader.cli.batch import grade_batch, prestart  # noqa: E402
@@ -199,18 +200,23 @@ def mutants(names, course, markdown, verbose, readme, generated, as_json):
     --generated, measure the tests against the mistakes generated from the reference."""
     from grader.authoring import catalogue as mutation
 
-    if generated:
+    try:
+        folder = find_course(course)
+    except AssignmentError as exc:
+        _fail(str(exc))
+    # an assignment written from its spec alone has no catalogue: its generated mistakes are
+    # what its tests are measured against
+    if generated or (names and not any(mutation.has_catalogue(folder, n) for n in names)):
         from grader.authoring import strength
 
         try:
-            folder = find_course(course)
             found = [strength.measure(name, folder) for name in (names or available(folder))]
         except AssignmentError as exc:
             _fail(str(exc))
         click.echo(strength.as_json(found) if as_json else strength.table(found), nl=not as_json)
         return
     try:
-        measurements = mutation.measure_all(names, find_course(course))
+        measurements = mutation.measure_all(names, folder)
         if readme:
             mutation.update_readme(readme, measurements)
     except (AssignmentError, mutation.CatalogueError, SandboxError) as exc:
@@ -218,6 +224,7 @@ def mutants(names, course, markdown, verbose, readme, generated, as_json):
     mutation.report(measurements, markdown=markdown, verbose=verbose)
     sys.exit(0 if mutation.goals_met(measurements) else 1)
 
+main.add_command(authoring_cli.new)
 main.add_command(gradebook_cli.gradebook)
 main.add_command(gradebook_cli.regrade)
 main.add_command(export_cli.export)

@@ -1,6 +1,8 @@
-"""An assignment is data plus a reference: `assignments/<name>/spec.toml` lists the tests (which
-function, which case builder and seed, points, visibility, tolerances), and
-`assignments/<name>/cases.py` builds each case's inputs and answers from `reference/<name>.py`.
+"""An assignment is data plus a reference: `assignments/<name>/spec.toml` either describes the
+graded functions in the short form, from which grader.course.short derives every case, or lists
+the tests (which function, which case builder and seed, points, visibility, tolerances) that
+`assignments/<name>/cases.py` builds from `reference/<name>.py`; a short spec may add such tests
+for what it cannot express.
 
 Loading runs the instructor's trusted builders in the parent; nothing here runs student code.
 """
@@ -14,6 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from grader.course.cases import Case, load_cases
+from grader.course.short import derived
+from grader.course.spec import SpecError, is_short_form
 
 VISIBILITIES = ("public", "hidden")
 
@@ -94,9 +98,15 @@ def load(name: str, course: Path | None = None) -> Assignment:
         spec = tomllib.loads(spec_path.read_text())
     except tomllib.TOMLDecodeError as exc:
         raise AssignmentError(f"{spec_path}: {exc}") from None
-    builders = _builders(course, name)
-    defaults = spec.get("defaults", {})
-    cases, names = [], set()
+    title, cases, functions = spec.get("title", name), [], spec.get("functions")
+    if is_short_form(spec):
+        try:
+            title, cases, functions = derived(course, name, spec, spec_path)
+        except SpecError as exc:
+            raise AssignmentError(str(exc)) from None
+    builders = _builders(course, name) if spec.get("test") else None
+    defaults = spec.get("defaults", {}) if builders else {}
+    names = {case.name for case in cases}
     for number, test in enumerate(spec.get("test", []), 1):
         where = f"{spec_path}, test {number}"
         try:
@@ -128,9 +138,9 @@ def load(name: str, course: Path | None = None) -> Assignment:
             if gradcheck_rtol is not None:
                 check.rtol = float(gradcheck_rtol)
         cases.append(case)
-    functions = spec.get("functions") or list(dict.fromkeys(c.function for c in cases))
+    functions = functions or list(dict.fromkeys(c.function for c in cases))
     handout = folder / f"{name}.ipynb"
-    return Assignment(name, spec.get("title", name), cases, list(functions),
+    return Assignment(name, title, cases, list(functions),
                       handout if handout.is_file() else None)
 
 

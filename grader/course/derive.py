@@ -47,6 +47,10 @@ def derive(spec: Spec, reference) -> list[Case]:
     cases = []
     for function in spec.functions:
         made = _function_cases(spec, function, reference, order)
+        if function.points * 4 < len(made):
+            raise SpecError(f"{spec.path}, function {function.name}: {function.points:g} points "
+                            f"for {len(made)} derived cases; give it at least "
+                            f"{len(made) / 4:g} (a quarter point a case)")
         shares = allocate(function.points, [weight for _, weight in made])
         for (case, _), points in zip(made, shares):
             case.points = points
@@ -98,9 +102,8 @@ def allocate(total: float, weights: list) -> list:
     """`total` points shared among cases in proportion to their weights, in quarter points
     (exact in binary floating point, so the shares add up to the total exactly)."""
     quarters = round(total * 4)
-    least = 1 if quarters >= len(weights) else 0  # every case worth something, where it can be
     whole = sum(weights)
-    raw = [least + (quarters - least * len(weights)) * w / whole for w in weights]
+    raw = [1 + (quarters - len(weights)) * w / whole for w in weights]  # a quarter each first
     shares = [int(r) for r in raw]
     for i in sorted(range(len(raw)), key=lambda i: (shares[i] - raw[i], i))[:quarters - sum(shares)]:
         shares[i] += 1

@@ -100,6 +100,20 @@ class Spec:
         return next(f for f in self.functions if f.name == name)
 
 
+def glossary(data: dict) -> dict:
+    """{reference name: the handout's notation} of a short-form spec: every dimension, input,
+    params entry and returned part stands for itself unless [glossary] says otherwise."""
+    words = {name: name for name in data.get("dimensions", {})}
+    for table in data.get("function", []):
+        for name, value in {**table.get("inputs", {})}.items():
+            words[name] = name
+            if isinstance(value, dict) and value.get("kind") == "params":
+                words.update((key, key) for key in value if key != "kind")
+        returns = table.get("returns", [])
+        words.update((name, name) for name in ([returns] if isinstance(returns, str) else returns))
+    return {**words, **data.get("glossary", {})}
+
+
 def is_short_form(data: dict) -> bool:
     """Whether a parsed spec.toml is this form (its functions as [[function]] tables) rather
     than a list of [[test]] tables with case builders."""

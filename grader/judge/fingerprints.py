@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from grader.course.references import load_reference
 from grader.judge.mutants import Mutant, Shapes, generate
 from grader.judge.verdicts import Context, judge
 from grader.sandbox import harness
@@ -26,10 +27,18 @@ SAME = 1e-12
 
 
 def reference_module(course: Path, name: str):
-    """The assignment's reference module (reference/<name>.py of the course)."""
+    """The assignment's reference module (reference/<name>.py of the course; imported by its
+    path where this process imported another course's `reference` package first)."""
     if str(course) not in sys.path:
         sys.path.insert(0, str(course))
-    return importlib.import_module(f"reference.{name}")
+    path = (Path(course) / "reference" / f"{name}.py").resolve()
+    try:
+        module = importlib.import_module(f"reference.{name}")
+    except ImportError:
+        module = None
+    if module is None or Path(module.__file__).resolve() != path:
+        return load_reference(course, name)
+    return module
 
 
 def graded_functions(assignment) -> tuple[str, ...]:

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from grader.course.spec import glossary as short_glossary
+from grader.course.spec import is_short_form
 from grader.judge.diagnose import FIT, Diagnosis, fits
 from grader.i18n import N_, _
 from grader.judge.fingerprints import (graded_functions, mutant_namespace, namespace_of,
@@ -63,9 +65,10 @@ def glossary(course: Path, name: str) -> dict:
     """{reference variable name: the handout's notation} from the assignment's spec."""
     path = course / "assignments" / name / "spec.toml"
     try:
-        return dict(tomllib.loads(path.read_text()).get("glossary", {}))
+        data = tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError):
         return {}
+    return short_glossary(data) if is_short_form(data) else dict(data.get("glossary", {}))
 
 
 class MutantNamer:
@@ -79,7 +82,7 @@ class MutantNamer:
         self._pending: list = []  # this submission's named values, until `settle`
         self._shapes = None
         self._source = ""
-        self._stacks: dict = {}  # (case id, call, part) -> (mutants, their values stacked)
+        self._stacks: dict = {}  # (case id, call, part, shape) -> (mutants, values stacked)
         self._store = None
         self.words = glossary(course, assignment.name)
 
@@ -125,7 +128,7 @@ class MutantNamer:
                 self._load()
             except Exception:  # no reference here (a public case file): nothing to name
                 self._mutants = {}
-        mutants, stack = self._stack(case, expect, function)
+        mutants, stack = self._stack(case, expect, function, value.shape)
         if not mutants or stack.shape[1:] != value.shape:
             return None
         # fits(value, theirs) for every mutant at once: max|value − theirs| ≤ FIT·max|theirs|
@@ -141,10 +144,12 @@ class MutantNamer:
         self._pending.append((case, function, expect.label, matches, diagnosis.message))
         return diagnosis
 
-    def _stack(self, case, expect, function: str) -> tuple[list, np.ndarray]:
-        """The mutants whose value for this output differs from the reference's, and those
-        values stacked in one array (so a student's value is compared with all at once)."""
-        key = (id(case), expect.call, expect.part)
+    def _stack(self, case, expect, function: str, shape: tuple) -> tuple[list, np.ndarray]:
+        """The mutants whose value for this output differs from the reference's and has the
+        given shape (the reference's, or another for a value of a wrong shape: a sum over the
+        wrong axis), and those values stacked in one array (so a student's value is compared
+        with all at once)."""
+        key = (id(case), expect.call, expect.part, shape)
         if key not in self._stacks:
             reference = np.asarray(expect.value, dtype=np.float64)
             mutants, values = [], []
@@ -152,11 +157,11 @@ class MutantNamer:
                 if parts is None or expect.part >= len(parts) or isinstance(parts[expect.part], str):
                     continue
                 theirs = np.asarray(parts[expect.part], dtype=np.float64)
-                if theirs.shape == reference.shape and np.all(np.isfinite(theirs)) \
-                        and not fits(theirs, reference):
+                if theirs.shape == shape and np.all(np.isfinite(theirs)) \
+                        and (shape != reference.shape or not fits(theirs, reference)):
                     mutants.append(mutant)
                     values.append(theirs)
-            stack = np.stack(values) if values else np.zeros((0,) + reference.shape)
+            stack = np.stack(values) if values else np.zeros((0,) + shape)
             self._stacks[key] = (mutants, stack)
         return self._stacks[key]
 

@@ -50,6 +50,15 @@ class Operators:
     # ---- binary operators: exchanged operands, a dropped term or factor, a transpose
     def _BinOp(self, node):
         yield from self._derivative(node)
+        for side in ("left", "right"):  # g * (x > 0), a gate's 0/1 mask, made g * x * (x > 0)
+            mask = getattr(node, side)
+            if isinstance(node.op, ast.Mult) and isinstance(mask, ast.Compare) \
+                    and len(mask.ops) == 1:
+                changed = copy.deepcopy(node)
+                setattr(changed, side, ast.BinOp(copy.deepcopy(mask.left), ast.Mult(),
+                                                 copy.deepcopy(mask)))
+                yield "mask-value", changed, \
+                    f"the masked value {ast.unparse(mask.left)} where the mask {ast.unparse(mask)} belongs"
         symbol = _ORDERED.get(type(node.op))
         if symbol is not None and ast.dump(node.left) != ast.dump(node.right):
             swapped = ast.BinOp(copy.deepcopy(node.right), node.op, copy.deepcopy(node.left))
@@ -206,6 +215,11 @@ class Operators:
                     shifted = _plus(item, delta)
                     yield "index-shift", _with_item(node, i, shifted), \
                         f"step {ast.unparse(shifted)} where step {ast.unparse(item)} belongs"
+            if isinstance(item, ast.Call) and isinstance(item.func, ast.Attribute) \
+                    and item.func.attr == "arange" and isinstance(index, ast.Tuple):
+                # p[np.arange(N), y], one entry per row, read as p[:, y]: whole columns
+                yield "every-row", _with_item(node, i, ast.Slice()), \
+                    f"every row where one entry per row ({ast.unparse(item)}) belongs"
             if isinstance(item, ast.Slice):
                 for other in self.slices:
                     if other != ast.unparse(item):

@@ -320,7 +320,7 @@ def judge(case: Case, outcome, context: Context) -> Verdict:
         diagnosis = (_integer_dtype(outcome.calls[expect.call].parts[expect.part], reference,
                                     expect.label)
                      or explain(value, expect, others, case.dims, context.constants))
-        if diagnosis.code in VAGUE and context.name_mistake is not None:
+        if diagnosis.code in (*VAGUE, "shape") and context.name_mistake is not None:
             diagnosis = context.name_mistake(case, expect, value) or diagnosis
         if value.shape == reference.shape and 0 < value.size <= MAX_EVIDENCE:
             evidence.append(Evidence(expect.label, (value - reference) / (scale or 1.0),

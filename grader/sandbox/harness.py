@@ -69,6 +69,8 @@ def _follow(value, path):
     for step in path:
         if isinstance(step, list):  # ["col", k]
             value = np.asarray(value)[..., step[1]]
+        elif isinstance(step, str) and isinstance(value, dict):  # a dict of gradients
+            value = dict.__getitem__(value, step)
         elif isinstance(value, (tuple, list, np.ndarray)):
             value = value[step]
         else:
