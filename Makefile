@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 ASSIGNMENT ?=
 SUBMISSIONS ?=
 OUT ?= out
-ASSIGNMENTS := gates rnn_linear rnn_bptt lstm
+ASSIGNMENTS := gates rnn_linear rnn_bptt lstm two_layer
 # Every dependency, pinned with hashes: `make` installs exactly these (see README, "Dependencies").
 LOCK := requirements.lock
 UV_VERSION := 0.13.10

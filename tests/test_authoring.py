@@ -39,6 +39,8 @@ GRADED = {
     "rnn_linear": ["output_gradient", "backward_gradient"],
     "rnn_bptt": ["rnn_forward", "rnn_loss", "bptt"],
     "lstm": ["lstm_forward", "lstm_backward"],
+    "two_layer": ["affine_forward", "affine_backward", "relu_forward", "relu_backward",
+                  "softmax_loss", "two_layer_loss"],
 }
 ASSIGNMENTS = list(GRADED)
 
@@ -288,8 +290,30 @@ def _probe_lstm(ns, ref, fname):
     return True
 
 
+def _probe_two_layer(ns, ref, fname):
+    rng = np.random.default_rng(7)
+    N, D, H, C = 5, 4, 6, 3
+    x, w, b, y = rng.normal(size=(N, D)), rng.normal(size=(D, H)), rng.normal(size=H), \
+        rng.integers(0, C, N)
+    if fname.startswith(("affine", "relu")):
+        forward = fname.split("_")[0] + "_forward"
+        args = (x, w, b) if forward == "affine_forward" else (x @ w,)
+        mine, theirs = ns[forward](*args), getattr(ref, forward)(*args)
+        if fname == forward:
+            return _same(mine[0], theirs[0])
+        dout = rng.normal(size=np.shape(theirs[0]))
+        return _same(ns[fname](dout, mine[1]), getattr(ref, fname)(dout, theirs[1]))
+    if fname == "softmax_loss":  # large scores too: exp of unshifted ones overflows
+        scores = rng.normal(size=(N, C))
+        return all(_same(ns[fname](s, y), ref.softmax_loss(s, y)) for s in (scores, scores + 1e3))
+    params = {"W1": w, "b1": b, "W2": rng.normal(size=(H, C)), "b2": rng.normal(size=C)}
+    (loss, grads), (right, expected) = ns[fname](x, y, params, 0.3), ref.two_layer_loss(
+        x, y, params, 0.3)
+    return _same(loss, right) and all(_same(grads[k], expected[k]) for k in expected)
+
+
 PROBES = {"gates": _probe_gates, "rnn_linear": _probe_rnn_linear,
-          "rnn_bptt": _probe_rnn_bptt, "lstm": _probe_lstm}
+          "rnn_bptt": _probe_rnn_bptt, "lstm": _probe_lstm, "two_layer": _probe_two_layer}
 
 
 def _wrong_functions(name, ns, ref):

@@ -19,6 +19,9 @@ SCORES = {
                  "no_onehot": 11, "tanh_derivative": 18.8333, "truncate_off_by_one": 29.3333},
     "lstm": {"correct_loop": 26, "correct_split": 26, "dc_not_carried": 12,
              "gate_order_ifog": 0, "truncated_json": 0, "use_state_ignored": 14},
+    "two_layer": {"correct_layers": 31, "correct_vectorized": 31, "db_wrong_axis": 25.6946,
+                  "reg_gradient_doubled": 27.275, "relu_mask_from_dout": 25.6083,
+                  "summed_loss": 17.25, "unshifted_softmax": 30.5},
 }
 
 SAMPLES = [(name, sample) for name, scores in SCORES.items() for sample in scores]

@@ -120,3 +120,28 @@ def test_mutants_shows_what_the_tests_catch(course):
     result = run("mutants", "my_layer", "--course", course)
     assert result.exit_code == 0, result.output
     assert "my_layer" in result.output and "killed" in result.output
+
+
+def test_the_gradescope_export_of_two_layer_grades_away_from_the_checkout(tmp_path):
+    """The autograder zip holds the spec, the public cases and the reference (no cases.py: the
+    cases are derived there); unpacked as a course of its own, it grades a sample as here."""
+    import zipfile
+
+    archive = tmp_path / "autograder.zip"
+    result = run("export", "gradescope", "two_layer", "-o", archive, "--course", COURSE)
+    assert result.exit_code == 0, result.output
+    with zipfile.ZipFile(archive) as opened:
+        names = set(opened.namelist())
+        opened.extractall(tmp_path / "source")
+    assert {"assignments/two_layer/spec.toml", "assignments/two_layer/public_cases.bin",
+            "reference/two_layer.py", "reference/__init__.py"} <= names
+    assert not [n for n in names if "cases.py" in n or "samples" in n or "gates" in n]
+    sample = COURSE / "assignments" / "two_layer" / "samples" / "summed_loss.ipynb"
+    scores = []
+    for course in (COURSE, tmp_path / "source"):
+        out = tmp_path / f"out-{len(scores)}"
+        graded = run("grade", "two_layer", sample, "--course", course, "--out", out,
+                     "--no-gradebook", "--no-html")
+        assert graded.exit_code == 0, graded.output
+        scores.append(json.loads(next(out.glob("*/results.json")).read_text())["score"])
+    assert scores[0] == scores[1] < 31

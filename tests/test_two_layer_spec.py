@@ -172,3 +172,19 @@ def test_a_reference_that_warns_on_large_inputs_asks_for_the_override(tmp_path):
         derive(parse(tomllib.loads(text), tmp_path / "spec.toml"), load_reference(tmp_path, "toy"))
     spec = parse(tomllib.loads(text + "edges = { large = false }\n"), tmp_path / "spec.toml")
     assert not any("large" in c.name for c in derive(spec, load_reference(tmp_path, "toy")))
+
+
+def test_the_generated_mistakes_are_all_caught_and_nearly_all_named():
+    """Issue 20's goal for an assignment written from its spec alone: every mutant generated
+    from its reference that differs from it loses points, and at least 90% are named."""
+    import warnings
+
+    from grader.authoring import strength
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        measured = strength.measure("two_layer", COURSE)
+    assert measured.runs >= 150 and measured.effective > 0
+    assert measured.killed == measured.effective, measured.survivors
+    assert measured.named >= 0.9 * measured.killed
+    assert measured.hand_total == 0  # no mutants.py: the hand catalogue is in the tests

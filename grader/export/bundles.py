@@ -5,7 +5,7 @@ grading bundle both can use.
 A bundle is what grading an assignment needs, outside this checkout: a wheel of the grader
 package (built here from its source, no build tools needed: the sandbox's worker imports the
 *installed* grader, so it must be installed, not put on PYTHONPATH), `assignments/<name>/`
-(spec.toml, cases.py, public_cases.bin) and the reference modules its case builders import. It
+(spec.toml, cases.py if any, public_cases.bin), its reference and those its case builders import. It
 holds the references and so the hidden cases: it is for the instructor's private places
 (Gradescope's autograder, a private repository), never for students.
 """
@@ -124,7 +124,10 @@ def course_files(course: Path, name: str) -> dict:
     files = {f"assignments/{name}/{f}": folder / f for f in ASSIGNMENT_FILES
              if (folder / f).is_file()}
     reference = course / "reference"
-    pending, seen = list(_reference_imports(folder / "cases.py")), set()
+    cases = folder / "cases.py"
+    # its own reference (a short spec's cases are derived from it) and those its builders import
+    pending = [name, *(_reference_imports(cases) if cases.is_file() else ())]
+    seen = set()
     while pending:
         module = pending.pop()
         if module in seen:
@@ -132,8 +135,7 @@ def course_files(course: Path, name: str) -> dict:
         seen.add(module)
         path = reference / f"{module}.py"
         if not path.is_file():
-            raise ExportError(f"{folder / 'cases.py'} imports reference.{module}, which is "
-                              f"not in {reference}")
+            raise ExportError(f"{name} needs reference.{module}, which is not in {reference}")
         files[f"reference/{module}.py"] = path
         pending.extend(_reference_imports(path))
     if (reference / "__init__.py").is_file():
