@@ -35,10 +35,8 @@ script, comment and blank lines before the first cell header are ignored (author
 from __future__ import annotations
 
 import ast
-import importlib.util
 import inspect
 import re
-import sys
 import textwrap
 from pathlib import Path
 from types import ModuleType
@@ -46,6 +44,8 @@ from types import ModuleType
 import nbformat
 from nbformat import NotebookNode
 from nbformat import v4
+
+from grader.course.references import load_reference as course_reference
 
 __all__ = [
     "AuthoringError",
@@ -167,31 +167,9 @@ def _markdown_source(path: Path, cell: _Cell) -> str:
 
 
 def load_reference(course_root: Path, name: str) -> ModuleType:
-    """Import ``reference/<name>.py`` of `course_root` by file path.
-
-    The module may itself import ``reference.<other>``; for the duration of the import that
-    package resolves to `course_root`'s, and ``sys.modules`` and ``sys.path`` are restored
-    afterwards, so nothing depends on (or leaks into) the caller's import state.
-    """
-    course_root = Path(course_root).resolve()
-    path = course_root / "reference" / f"{name}.py"
-    if not path.is_file():
-        raise FileNotFoundError(f"no reference implementation {path}")
-    saved = {key: mod for key, mod in sys.modules.items()
-             if key == "reference" or key.startswith("reference.")}
-    for key in saved:
-        del sys.modules[key]
-    sys.path.insert(0, str(course_root))
-    try:
-        spec = importlib.util.spec_from_file_location(f"reference.{name}", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(course_root))
-        for key in [k for k in sys.modules if k == "reference" or k.startswith("reference.")]:
-            del sys.modules[key]
-        sys.modules.update(saved)
-    return module
+    """Import ``reference/<name>.py`` of `course_root` by file path, leaving the import state
+    as it was (grader.course.references)."""
+    return course_reference(course_root, name)
 
 
 def _function(module: ModuleType, fname: str, path: Path, line: int):
