@@ -7,9 +7,10 @@ translation may reorder them and no number is ever translated. The catalogues ar
 files compiled from grader/locale/<lang>/LC_MESSAGES/grader.po (`make translations`) and shipped
 in the package, so loading them needs only the standard library.
 
-The language is one per process: chosen by a command's --lang, by grader.check(lang=...), or
-by GRADER_LANG; English when none is given. Grading processes forked later inherit it; a
-submission whose notebook names its language is judged inside `using(...)` that language.
+The language is one per process: chosen by a command's --lang or grader.check(lang=...), else
+GRADER_LANG, else the course's (course.toml, `use_course`); English when none is given. Grading
+processes forked later inherit it. A submission whose notebook names its language
+(metadata.grader.lang) is judged in that language unless a command chose one (`notebook`).
 
 An assignment's own words (its title, test names and descriptions, the explanations of its known
 mistakes, its handout) are in a catalogue of its own beside it,
@@ -29,7 +30,8 @@ LANGUAGES = ("en", "ko")
 DEFAULT = "en"
 
 _catalogues: dict = {}
-_current = None  # the chosen language, or None: GRADER_LANG, else English
+_current = None  # the chosen language, or None: GRADER_LANG, else the course's, else English
+_course = None  # the course's language (course.toml), or None
 #: language -> catalogues of assignments (and public case files), looked up after the grader's
 _extra: dict = {}
 _added: set = set()  # the .mo files in _extra
@@ -53,9 +55,35 @@ def language() -> str:
     if _current is not None:
         return _current
     try:
-        return normalized(os.environ.get("GRADER_LANG"))
+        chosen = normalized(os.environ.get("GRADER_LANG")) if os.environ.get("GRADER_LANG") \
+            else None
+    except ValueError:  # a language there is no catalogue of: as if none were set
+        chosen = None
+    return chosen or _course or DEFAULT
+
+
+def use_course(lang: str | None) -> str:
+    """The course's language (None: none), below a command's choice and GRADER_LANG."""
+    global _course
+    _course = normalized(lang) if lang else None
+    return language()
+
+
+def chosen() -> bool:
+    """Whether a command (or grader.check's lang=) chose the language."""
+    return _current is not None
+
+
+@contextlib.contextmanager
+def notebook(lang: str | None):
+    """A submission's own language (its notebook's metadata) inside the block, unless a
+    command chose one; an unknown language is ignored (the notebook is the student's)."""
+    try:
+        lang = normalized(lang) if lang and not chosen() else None
     except ValueError:
-        return DEFAULT
+        lang = None
+    with using(lang) as now:
+        yield now
 
 
 def use(lang: str | None) -> str:

@@ -1,11 +1,14 @@
-"""The message catalogues: every message marked for translation in the grader's source has its
-Korean translation, with the same named placeholders; the shipped .mo is the compiled .po; the
-language is chosen by --lang / lang= / GRADER_LANG, English by default."""
+"""The message catalogues: every message marked for translation in the grader's source (its
+modules and its page templates) has its Korean translation, with the same named placeholders;
+the shipped .mo is the compiled .po; the language is chosen by --lang / lang= / GRADER_LANG,
+English by default. (Each assignment's own catalogue: tests/test_i18n_catalogues.py.)"""
+import re
 import string
 from pathlib import Path
 
 import pytest
 from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
@@ -17,11 +20,16 @@ KEYWORDS = {"_": None, "ngettext": (1, 2), "N_": None}  # as `make translations`
 
 
 def _marked() -> set:
-    """Every message id the source marks (a plural's singular and plural as a pair)."""
-    found = set()
-    for _, _, message, _, _ in extract_from_dir(ROOT / "grader", [("**.py", "python")],
-                                                keywords=KEYWORDS):
+    """Every message id the source marks (a plural's singular and plural as a pair), where
+    grader/locale/grader.cfg tells `make translations` to look."""
+    with open(ROOT / "grader" / "locale" / "grader.cfg") as f:
+        method_map, options_map = parse_mapping_cfg(f)
+    found, kinds = set(), set()
+    for filename, _, message, _, _ in extract_from_dir(ROOT / "grader", method_map, options_map,
+                                                       keywords=KEYWORDS):
         found.add(message if isinstance(message, str) else tuple(message))
+        kinds.add(Path(filename).suffix)
+    assert {".py", ".j2"} <= kinds, kinds  # the modules and the page templates were read
     return found
 
 
@@ -56,14 +64,21 @@ def test_placeholders_are_the_same_in_both_languages():
         strings = [message.string] if isinstance(message.string, str) else list(message.string)
         for translated in strings:
             assert _fields(translated) == _fields(ids[0]), (message.id, translated)
+            # no particle left to the reader's choice (이(가), 을(를), 은(는)): a Korean
+            # sentence is written so that what follows a value fits any value
+            assert not re.search(r"[이을은과]\([가를는와]\)", translated), translated
             # and the translation formats: no stray brace
-            translated.format(**{name: "x" for name in _fields(translated)}, count=1)
+            translated.format(**{**{name: "x" for name in _fields(translated)}, "count": 1})
+
+
+def _hashable(value):
+    return value if isinstance(value, str) else tuple(value)
 
 
 def test_the_shipped_mo_is_the_compiled_po():
-    po = {m.id: m.string for m in _catalogue() if m.id}
+    po = {_hashable(m.id): _hashable(m.string) for m in _catalogue() if m.id}
     with open(i18n.LOCALE / "ko" / "LC_MESSAGES" / f"{i18n.DOMAIN}.mo", "rb") as f:
-        mo = {m.id: m.string for m in read_mo(f) if m.id}
+        mo = {_hashable(m.id): _hashable(m.string) for m in read_mo(f) if m.id}
     assert mo == po, "grader.mo is out of date: run `make translations`"
 
 

@@ -1,6 +1,8 @@
 """Feedback in Korean end to end: the rnn_linear samples graded with --lang ko carry the key
-diagnoses in Korean in results.json; without --lang (or with --lang en) the results are the
-English ones, unchanged; the self-check report follows lang= and GRADER_LANG."""
+diagnoses in Korean in results.json (×N, sign), and so do samples of the other assignments (a
+swapped pair, a truncation off by one, the LSTM gate order, a mistake generated from the
+reference); test names are the assignment's Korean ones; without --lang (or with --lang en) the
+results are the English ones, unchanged; the self-check report follows lang= and GRADER_LANG."""
 import json
 
 import pytest
@@ -61,7 +63,8 @@ def graded(tmp_path_factory):
 def test_korean_diagnoses_of_the_samples(graded):
     korean = graded["ko"]
     batch_sum = _failed(korean["batch_sum"])
-    assert "여러분의 wx_grad 값이 정확히 정답의 7배입니다 (N = 7, 배치 크기)" in batch_sum
+    # two outputs wrong the same way: one sentence names both
+    assert "여러분의 wx_grad, wRec_grad 값이 정확히 정답의 7배입니다 (N = 7, 배치 크기)" in batch_sum
     assert "배치에 대해 평균 대신 합을 구했습니다" in batch_sum
     assert "N = X.shape[0]으로 한 번 나누어야 합니다" in batch_sum
     sign = _failed(korean["sign_flipped"])
@@ -97,8 +100,14 @@ def test_english_is_the_default_and_unchanged(graded):
     for sample in ("batch_sum", "sign_flipped", "correct_loop"):
         ko, en = graded["ko"][sample], english[sample]
         assert ko["score"] == en["score"]
-        assert [(t["name"], t["score"], t["status"], t["tags"]) for t in ko["tests"]] == \
-            [(t["name"], t["score"], t["status"], t["tags"]) for t in en["tests"]]
+        assert [(t["score"], t["status"], t["tags"]) for t in ko["tests"]] == \
+            [(t["score"], t["status"], t["tags"]) for t in en["tests"]]
+        assert [t["name"] for t in en["tests"]][:3] == [
+            "output_gradient: a batch of 7", "output_gradient: batch of 1",
+            "backward_gradient: 7 sequences of 5 steps"]
+        assert [t["name"] for t in ko["tests"]][:3] == [
+            "output_gradient: 배치 크기 7", "output_gradient: 배치 크기 1",
+            "backward_gradient: 길이 5인 시퀀스 7개"]
 
 
 def test_self_check_in_korean_by_argument_and_by_environment(capsys, monkeypatch):
@@ -145,6 +154,38 @@ def test_a_generated_mistake_is_named_in_korean(tmp_path):
         results = json.loads((out / "gate_order_ifog" / "results.json").read_text())
         outputs[lang] = _failed(results)
     assert "A specific mistake in `lstm_forward` gives exactly your" in outputs["en"]
-    assert "`lstm_forward` 함수에서 특정한 실수를 하면 여러분의 " in outputs["ko"]
-    assert "값이 정확히 나옵니다: " in outputs["ko"]
-    assert "순전파가 먼저 맞아야 합니다" in outputs["ko"]
+    assert "`lstm_forward` 함수에서 특정한 실수를 하면 여러분의 lstm_forward의 out 값이 정확히 " \
+           "나옵니다: " in outputs["ko"]
+    assert "순전파가 먼저 맞아야 합니다. 그런데 lstm_forward의 out 값이 틀렸습니다." in outputs["ko"]
+    # the gate order, the assignment's own explanation, of three outputs in one sentence
+    assert "여러분의 dX, dW, db 값은 게이트 블록을 입력, 망각, 출력, 블록 입력 순서로 읽었을 때 " \
+           "나오는 값입니다" in outputs["ko"]
+    assert "Your dX, dW and db are what taking the gate blocks in the order input, forget, " \
+           "output, block input gives" in outputs["en"]
+
+
+def _korean_failures(tmp_path, assignment, sample) -> str:
+    folder = tmp_path / assignment
+    folder.mkdir()
+    path = COURSE / "assignments" / assignment / "samples" / f"{sample}.ipynb"
+    (folder / path.name).write_bytes(path.read_bytes())
+    out = tmp_path / f"out-{assignment}"
+    result = CliRunner().invoke(main, ["grade", assignment, str(folder), "--out", str(out),
+                                       "--course", str(COURSE), "--no-html", "--no-gradebook",
+                                       "--lang", "ko"])
+    assert result.exit_code == 0, result.output
+    return _failed(json.loads((out / sample / "results.json").read_text()))
+
+
+def test_korean_explanations_of_known_mistakes(tmp_path):
+    """Each assignment's own words: a swapped pair of gradients (gates) and a truncation one step
+    off (rnn_bptt), with the values put into the Korean sentence."""
+    swapped = _korean_failures(tmp_path, "gates", "swapped_matmul")
+    assert "여러분의 dW와 dX가 서로 바뀌었습니다. 여러분의 dW는 X의 기울기인 Wᵀ·dD이고" in swapped
+    assert "dW = dD·Xᵀ는 W의 형태 (4, 3), dX = Wᵀ·dD는 X의 형태 (3, 5)입니다" in swapped
+    truncated = _korean_failures(tmp_path, "rnn_bptt", "truncate_off_by_one")
+    assert "절단이 한 단계 더 멀리 거슬러 올라갑니다. truncate=2이면 단계 t에서 생긴 오차는 단계 " \
+           "t, t−1, …, max(0, t−2)까지만(양 끝을 포함해 3개 단계) 거슬러 흐르는데, 여러분의 코드는 " \
+           "단계 t−3까지 갑니다." in truncated
+    for words in (swapped, truncated):
+        assert "your " not in words and "Your " not in words

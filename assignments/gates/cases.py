@@ -18,6 +18,7 @@ import numpy as np
 
 from grader.course.cases import (Call, Case, Expect, GradCheck, Hypothesis, Ref, call_case,
                                  distinct_hypotheses, perturbed_calls, random_directions)
+from grader.i18n import N_
 from grader.judge.diagnose import relative_error
 from reference import gates as ref
 
@@ -62,13 +63,13 @@ def sigmoid_case(rng, shape=(7,), dtype="float64", large=False):
     else:
         x = _inputs(rng, shape, dtype, scale=3.0, low=-6, high=6)
     expected = ref.sigmoid(x)
-    flipped = ("your sigmoid(x) is σ(−x) = 1 − σ(x): check the sign of the exponent. For x ≥ 0 "
-               "use 1 / (1 + e^(−x)); for x < 0 use e^x / (1 + e^x).",
+    flipped = (N_("your sigmoid(x) is σ(−x) = 1 − σ(x): check the sign of the exponent. For "
+                  "x ≥ 0 use 1 / (1 + e^(−x)); for x < 0 use e^x / (1 + e^x)."),
                ref.sigmoid(-_f64(x)), "sigmoid:flipped")
     case = call_case("sigmoid", (x,), ("x",),
                      [("sigmoid(x)", (), expected,
                        {"hypotheses": _hypotheses(expected, [flipped])})],
-                     signature="an array of σ(x), the shape of x")
+                     signature=N_("an array of σ(x), the shape of x"))
     case.no_fp_warnings = large
     return case
 
@@ -87,23 +88,23 @@ def sigmoid_backward_case(rng, shape=(7,), dtype="float64"):
     expected = ref.sigmoid_backward(dout, out)
     s_of_out = ref.sigmoid(out)
     candidates = [
-        ("your dx recomputes σ from its second argument: sigmoid_backward receives out = σ(x), "
-         "the gate's output, not x. The local gradient is out·(1 − out), so "
-         "dx = dout·out·(1 − out), with no call to sigmoid.",
+        (N_("your dx recomputes σ from its second argument: sigmoid_backward receives "
+            "out = σ(x), the gate's output, not x. The local gradient is out·(1 − out), so "
+            "dx = dout·out·(1 − out), with no call to sigmoid."),
          _f64(dout) * s_of_out * (1 - s_of_out), "sigmoid_backward:from_x"),
-        ("your dx is missing the upstream gradient dout: the chain rule multiplies it by the "
-         "local gradient, dx = dout·out·(1 − out).", _f64(out) * (1 - _f64(out)),
+        (N_("your dx is missing the upstream gradient dout: the chain rule multiplies it by the "
+            "local gradient, dx = dout·out·(1 − out)."), _f64(out) * (1 - _f64(out)),
          "sigmoid_backward:no_dout"),
-        ("your dx uses 1 − out², the derivative of tanh written with its output: for the "
-         "sigmoid it is out·(1 − out), so dx = dout·out·(1 − out).",
+        (N_("your dx uses 1 − out², the derivative of tanh written with its output: for the "
+            "sigmoid it is out·(1 − out), so dx = dout·out·(1 − out)."),
          _f64(dout) * (1 - _f64(out) ** 2), "sigmoid_backward:tanh"),
-        ("your dx is missing the factor out of the local gradient: dσ/dx = σ(x)(1 − σ(x)), so "
-         "dx = dout·out·(1 − out), not dout·(1 − out).", _f64(dout) * (1 - _f64(out)),
+        (N_("your dx is missing the factor out of the local gradient: dσ/dx = σ(x)(1 − σ(x)), "
+            "so dx = dout·out·(1 − out), not dout·(1 − out)."), _f64(dout) * (1 - _f64(out)),
          "sigmoid_backward:half"),
     ]
     return call_case("sigmoid_backward", (dout, out), ("dout", "out"),
                      [("dx", (), expected, {"hypotheses": _hypotheses(expected, candidates)})],
-                     signature="dx, the shape of out")
+                     signature=N_("dx, the shape of out"))
 
 
 # ---- a sigmoid neuron -----------------------------------------------------------------------
@@ -123,13 +124,13 @@ def _neuron_f(w, x):
     f, _ = ref.neuron_forward(w, x)
     z = np.dot(w[:-1], x) + w[-1]
     candidates = [
-        ("your f leaves out the bias: the last entry of w is the bias, "
-         "f = σ(w[:-1]·x + w[-1]).", ref.sigmoid(np.dot(w[:-1], x)), "neuron:no_bias"),
-        ("your f takes the bias from w[0]: the bias is the *last* entry of w, "
-         "f = σ(w[:-1]·x + w[-1]).", ref.sigmoid(np.dot(w[1:], x) + w[0]),
+        (N_("your f leaves out the bias: the last entry of w is the bias, "
+            "f = σ(w[:-1]·x + w[-1])."), ref.sigmoid(np.dot(w[:-1], x)), "neuron:no_bias"),
+        (N_("your f takes the bias from w[0]: the bias is the *last* entry of w, "
+            "f = σ(w[:-1]·x + w[-1])."), ref.sigmoid(np.dot(w[1:], x) + w[0]),
          "neuron:bias_first"),
-        ("your f is z = w[:-1]·x + w[-1] itself: the neuron's output goes through the sigmoid, "
-         "f = σ(z).", z, "neuron:no_sigmoid"),
+        (N_("your f is z = w[:-1]·x + w[-1] itself: the neuron's output goes through the "
+            "sigmoid, f = σ(z)."), z, "neuron:no_sigmoid"),
     ]
     return _f64(f), _hypotheses(f, candidates)
 
@@ -157,30 +158,32 @@ def _neuron_backward_variants(w, x, dout):
     def both(label):
         def value(g):
             return g * with_one if label == "dw" else g * w[:-1]
+        named = {"label": label}
         return [
-            (f"your {label} is missing the sigmoid's local gradient: the gradient reaching "
-             "z = w[:-1]·x + w[-1] is dz = dout·f·(1 − f); multiply by it before the multiply "
-             "gates (dw = dz·[x, 1], dx = dz·w[:-1]).", value(dz["no_local"]),
-             "neuron:no_sigmoid_grad"),
-            (f"your {label} has σ(f)·(1 − σ(f)) as the sigmoid's local gradient: f is already "
-             "σ(z), so the local gradient is f·(1 − f) (if you call your sigmoid_backward, pass "
-             "it f, and make sure it does not apply σ again).", value(dz["sigmoid_of_output"]),
-             "neuron:sigmoid_of_output"),
-            (f"your {label} is missing the upstream gradient dout: multiply the local gradient "
-             "by it, dz = dout·f·(1 − f).", value(dz["no_dout"]), "neuron:no_dout"),
+            ((N_("your {label} is missing the sigmoid's local gradient: the gradient reaching "
+                 "z = w[:-1]·x + w[-1] is dz = dout·f·(1 − f); multiply by it before the "
+                 "multiply gates (dw = dz·[x, 1], dx = dz·w[:-1])."), named),
+             value(dz["no_local"]), "neuron:no_sigmoid_grad"),
+            ((N_("your {label} has σ(f)·(1 − σ(f)) as the sigmoid's local gradient: f is "
+                 "already σ(z), so the local gradient is f·(1 − f) (if you call your "
+                 "sigmoid_backward, pass it f, and make sure it does not apply σ again)."),
+              named), value(dz["sigmoid_of_output"]), "neuron:sigmoid_of_output"),
+            ((N_("your {label} is missing the upstream gradient dout: multiply the local "
+                 "gradient by it, dz = dout·f·(1 − f)."), named),
+             value(dz["no_dout"]), "neuron:no_dout"),
         ]
-    swapped = ("your {} has the multiply gate's local gradients exchanged: in z = w·x the "
-               "gradient of a weight is its input (dw = dz·[x, 1]) and the gradient of an "
-               "input is its weight (dx = dz·w[:-1]).")
+    swapped = N_("your {label} has the multiply gate's local gradients exchanged: in z = w·x "
+                 "the gradient of a weight is its input (dw = dz·[x, 1]) and the gradient of "
+                 "an input is its weight (dx = dz·w[:-1]).")
     dw_candidates = both("dw") + [
-        (swapped.format("dw"), right * np.append(w[:-1], 1.0), "neuron:swapped_inputs"),
-        ("your dw has no gradient for the bias (its last entry): the bias's input is the "
-         "constant 1, so dw[-1] = dz.", np.append(right * x, 0.0), "neuron:no_bias_grad"),
-        ("your dw gives the bias w[-1]·dz: the bias's input is the constant 1, so "
-         "dw[-1] = dz.", np.append(right * x, right * w[-1]), "neuron:bias_grad"),
+        ((swapped, {"label": "dw"}), right * np.append(w[:-1], 1.0), "neuron:swapped_inputs"),
+        (N_("your dw has no gradient for the bias (its last entry): the bias's input is the "
+            "constant 1, so dw[-1] = dz."), np.append(right * x, 0.0), "neuron:no_bias_grad"),
+        (N_("your dw gives the bias w[-1]·dz: the bias's input is the constant 1, so "
+            "dw[-1] = dz."), np.append(right * x, right * w[-1]), "neuron:bias_grad"),
     ]
     return dw_candidates, both("dx") + [
-        (swapped.format("dx"), right * x, "neuron:swapped_inputs")]
+        ((swapped, {"label": "dx"}), right * x, "neuron:swapped_inputs")]
 
 
 def neuron_backward_case(rng, d=3, dtype="float64"):
@@ -230,7 +233,7 @@ def neuron_gradient_check_case(rng, d=3, directions=2, step=STEP):
         plus, minus = perturbed_calls(calls, objective(position), base, dirs, step)
         checks.append(GradCheck(label, 1, position, dirs, plus, minus, step,
                                 weights=np.asarray(dout, dtype=np.float64)))
-    forward = Expect("neuron_forward's f", 0, 0, np.asarray(ref.neuron_forward(w, x)[0]),
+    forward = Expect(N_("neuron_forward's f"), 0, 0, np.asarray(ref.neuron_forward(w, x)[0]),
                      required=True)
     return Case(name="", function="neuron_backward", calls=calls, expects=[forward],
                 gradchecks=checks, dims={"D": d})
@@ -274,47 +277,58 @@ def staged_variant(x, y, dout, drop=(), alias=False, inverse="square", square=2.
     return dx, dy
 
 
-STAGE_NAMES = {"x:num": "n = x + σ(y) (stage 2)", "x:sigx": "σ(x) (stage 3)",
-               "x:xpy": "q = x + y (stage 4)", "y:sigy": "σ(y) (stage 1)",
-               "y:xpy": "q = x + y (stage 4)"}
+#: leaving out the gradient through one path: what it gives, per path
+MISSING_PATH = {
+    "x:sigx": N_("your dx misses the gradient through σ(x) (stage 3): x feeds three stages "
+                 "(n = x + σ(y), σ(x) and q = x + y), and dx is the sum of the three "
+                 "contributions. Add each one (dx = dx + …) instead of assigning it."),
+    "x:num": N_("your dx misses the gradient through n = x + σ(y) (stage 2): x feeds three "
+                "stages (n = x + σ(y), σ(x) and q = x + y), and dx is the sum of the three "
+                "contributions. Add each one (dx = dx + …) instead of assigning it."),
+    "x:xpy": N_("your dx misses the gradient through q = x + y (stage 4): x feeds three stages "
+                "(n = x + σ(y), σ(x) and q = x + y), and dx is the sum of the three "
+                "contributions. Add each one (dx = dx + …) instead of assigning it."),
+    "y:sigy": N_("your dy misses the gradient through σ(y) (stage 1): y feeds two stages (σ(y) "
+                 "and q = x + y), and dy is the sum of the two contributions. Add each one "
+                 "(dy = dy + …) instead of assigning it."),
+    "y:xpy": N_("your dy misses the gradient through q = x + y (stage 4): y feeds two stages "
+                "(σ(y) and q = x + y), and dy is the sum of the two contributions. Add each one "
+                "(dy = dy + …) instead of assigning it."),
+}
 
 
 def _staged_candidates(x, y, dout) -> tuple[list, list]:
     """(dx candidates, dy candidates) of the classic staged_backward mistakes."""
     variants = []
-    for path in ("x:sigx", "x:num", "x:xpy", "y:sigy", "y:xpy"):
-        var = path[0]
-        count, feeds = (("three", "n = x + σ(y), σ(x) and q = x + y") if var == "x" else
-                        ("two", "σ(y) and q = x + y"))
-        message = (f"your d{var} misses the gradient through {STAGE_NAMES[path]}: {var} feeds "
-                   f"{count} stages ({feeds}), and d{var} is the sum of the {count} "
-                   f"contributions. Add each one (d{var} = d{var} + …) instead of "
-                   "assigning it.")
-        variants.append((var, message, staged_variant(x, y, dout, drop=(path,)),
+    for path, message in MISSING_PATH.items():
+        variants.append((path[0], message, staged_variant(x, y, dout, drop=(path,)),
                          f"staged:missing_{path.replace(':', '_')}"))
     alias = staged_variant(x, y, dout, alias=True)
-    alias_message = ("your dx and dy are one and the same array: after `dx = dq` and `dy = dq` "
-                     "both names point at a single array, so `dx += …` also changes dy (and "
-                     "`dy += …` changes dx). Write dx = dq + … or start from dq.copy().")
+    alias_message = N_("your dx and dy are one and the same array: after `dx = dq` and "
+                       "`dy = dq` both names point at a single array, so `dx += …` also changes "
+                       "dy (and `dy += …` changes dx). Write dx = dq + … or start from "
+                       "dq.copy().")
     variants += [("x", alias_message, alias, "staged:aliased"),
                  ("y", alias_message, alias, "staged:aliased")]
     for var in "xy":
+        named = {"label": f"d{var}"}
         variants += [
-            (var, f"your d{var} has −1/d as the local gradient of v = 1/d (stage 7); it is "
-                  "d(1/d)/dd = −1/d².",
+            (var, (N_("your {label} has −1/d as the local gradient of v = 1/d (stage 7); it is "
+                      "d(1/d)/dd = −1/d²."), named),
              staged_variant(x, y, dout, inverse="linear"), "staged:inverse"),
-            (var, f"your d{var} is missing the factor 2 of d(q²)/dq = 2q (stage 5).",
+            (var, (N_("your {label} is missing the factor 2 of d(q²)/dq = 2q (stage 5)."),
+                   named),
              staged_variant(x, y, dout, square=1.0), "staged:square"),
-            (var, f"your d{var} has σ applied again to the cached sigmoid outputs: with "
-                  "s = σ(·) already computed, the local gradient is s·(1 − s), not "
-                  "σ(s)·(1 − σ(s)) (check your sigmoid_backward too).",
+            (var, (N_("your {label} has σ applied again to the cached sigmoid outputs: with "
+                      "s = σ(·) already computed, the local gradient is s·(1 − s), not "
+                      "σ(s)·(1 − σ(s)) (check your sigmoid_backward too)."), named),
              staged_variant(x, y, dout, sigmoid_local="sigma_again"), "staged:sigma_again"),
-            (var, f"your d{var} has +1/d² as the local gradient of v = 1/d (stage 7): the "
-                  "sign is wrong, d(1/d)/dd = −1/d².",
+            (var, (N_("your {label} has +1/d² as the local gradient of v = 1/d (stage 7): the "
+                      "sign is wrong, d(1/d)/dd = −1/d²."), named),
              staged_variant(x, y, dout, inverse="positive"), "staged:inverse_sign"),
-            (var, f"your d{var} has each input of the multiply gate f = n·v scaled by its own "
-                  "value (stage 8): the multiply gate scales by the *other* input, "
-                  "dn = v·dout and dv = n·dout.",
+            (var, (N_("your {label} has each input of the multiply gate f = n·v scaled by its "
+                      "own value (stage 8): the multiply gate scales by the *other* input, "
+                      "dn = v·dout and dv = n·dout."), named),
              staged_variant(x, y, dout, multiply="self"), "staged:multiply_self"),
         ]
     dx_candidates = [(m, v[0], c) for var, m, v, c in variants if var == "x"]
@@ -382,7 +396,7 @@ def staged_gradient_check_case(rng, shape=(6,), directions=2, step=STEP):
         dirs = random_directions(rng, np.shape(base), directions)
         plus, minus = perturbed_calls(calls, objective(position), base, dirs, step)
         checks.append(GradCheck(label, 1, position, dirs, plus, minus, step, weights=dout))
-    forward = Expect("staged_forward's f", 0, 0, ref.staged_forward(x, y)[0], required=True)
+    forward = Expect(N_("staged_forward's f"), 0, 0, ref.staged_forward(x, y)[0], required=True)
     return Case(name="", function="staged_backward", calls=calls, expects=[forward],
                 gradchecks=checks)
 
@@ -399,16 +413,17 @@ def matmul_backward_case(rng, n=3, k=3, m=3, dtype="float64"):
     W = _inputs(rng, (n, k), dtype, low=-3, high=3)
     X = _inputs(rng, (k, m), dtype, low=-3, high=3)
     dW, dX = ref.matmul_backward(dD, W, X)
-    swapped = (f"your dW and dX are exchanged: your dW is Wᵀ·dD, the gradient of X, and your dX "
-               f"is dD·Xᵀ, the gradient of W. Let the shapes decide: dW = dD·Xᵀ has the shape "
-               f"of W ({n}, {k}), dX = Wᵀ·dD the shape of X ({k}, {m}); return (dW, dX) in "
-               "that order.")
+    swapped = N_("your dW and dX are exchanged: your dW is Wᵀ·dD, the gradient of X, and your "
+                 "dX is dD·Xᵀ, the gradient of W. Let the shapes decide: dW = dD·Xᵀ has the "
+                 "shape of W ({n}, {k}), dX = Wᵀ·dD the shape of X ({k}, {m}); return (dW, dX) "
+                 "in that order.")
 
     def exchanged(value, other):
         if np.shape(value) == np.shape(other) and relative_error(_f64(other), _f64(value)) \
                 < DISTINCT:
             return []
-        return [Hypothesis(swapped, _f64(other), "matmul:swapped")]
+        return [Hypothesis(swapped, _f64(other), "matmul:swapped",
+                           values={"n": n, "k": k, "m": m})]
 
     def untransposed(label, value, left, right, formula):
         """left·right without its transpose, where the shapes let it through."""
@@ -416,8 +431,10 @@ def matmul_backward_case(rng, n=3, k=3, m=3, dtype="float64"):
         if left.shape[1] != right.shape[0]:
             return []
         return _hypotheses(value, [(
-            f"your {label} is missing a transpose: {label} = {formula} (let the shapes decide: "
-            f"{label} has the shape of {label[1:]}).", left @ right, "matmul:no_transpose")])
+            (N_("your {label} is missing a transpose: {label} = {formula} (let the shapes "
+                "decide: {label} has the shape of {of})."),
+             {"label": label, "formula": formula, "of": label[1:]}),
+            left @ right, "matmul:no_transpose")])
     return call_case("matmul_backward", (dD, W, X), ("dD", "W", "X"),
                      [("dW", (0,), dW, {"hypotheses": exchanged(dW, dX) + untransposed(
                          "dW", dW, dD, X, "dD·Xᵀ")}),

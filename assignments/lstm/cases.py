@@ -20,6 +20,7 @@ import numpy as np
 
 from grader.course.cases import Call, Case, Expect, GradCheck, Hypothesis, Ref, perturbed_calls, \
     random_directions
+from grader.i18n import N_
 from grader.judge.diagnose import relative_error
 from reference import lstm as ref
 from reference.gates import sigmoid
@@ -32,11 +33,6 @@ CACHE = (1,)
 DISTINCT = 1e-4
 #: the order of the column blocks, one letter per gate: forget, input, output, block input (g).
 ORDER = "fiog"
-ORDER_WORDS = {"f": "forget", "i": "input", "o": "output", "g": "block input"}
-EXPECTED_ORDER = "forget, input, output, block input (f = σ(a[:, 0:H]), i = σ(a[:, H:2H]), " \
-                 "o = σ(a[:, 2H:3H]), g = tanh(a[:, 3H:4H]))"
-#: other orders students bring from elsewhere: cs231n's i, f, o, g; PyTorch's and Keras' i, f, g, o.
-OTHER_ORDERS = {"ifog": "", "ifgo": " (PyTorch's and Keras' order)"}
 
 
 # ---- an LSTM that can make the known mistakes ------------------------------------------------
@@ -131,44 +127,43 @@ def variant_backward(dout, cache, *, dout_at=None, forget_derivative=None, carry
 
 # ---- what each mistake looks like, and what to say about it ----------------------------------
 
-def _order_message(label, order):
-    gates = ", ".join(ORDER_WORDS[g] for g in order)
-    return (f"your {label} is what taking the gate blocks in the order {gates}"
-            f"{OTHER_ORDERS[order]} gives: in this assignment the column blocks of W, b and "
-            f"a = [x_t, h_{{t−1}}]·W + b are, in order, {EXPECTED_ORDER}.")
+#: the gate orders students bring from elsewhere (cs231n's i, f, o, g; PyTorch's and Keras'
+#: i, f, g, o), each with what taking it gives
+ORDER_MESSAGES = {
+    "ifog": N_("your {label} is what taking the gate blocks in the order input, forget, output, "
+               "block input gives: in this assignment the column blocks of W, b and "
+               "a = [x_t, h_{{t−1}}]·W + b are, in order, forget, input, output, block input "
+               "(f = σ(a[:, 0:H]), i = σ(a[:, H:2H]), o = σ(a[:, 2H:3H]), "
+               "g = tanh(a[:, 3H:4H]))."),
+    "ifgo": N_("your {label} is what taking the gate blocks in the order input, forget, block "
+               "input, output (PyTorch's and Keras' order) gives: in this assignment the column "
+               "blocks of W, b and a = [x_t, h_{{t−1}}]·W + b are, in order, forget, input, "
+               "output, block input (f = σ(a[:, 0:H]), i = σ(a[:, H:2H]), o = σ(a[:, 2H:3H]), "
+               "g = tanh(a[:, 3H:4H]))."),
+}
+#: the gate blocks as the diagnoses name them ("the forget block"): ref.GATES, in words
+GATE_WORDS = (N_("forget"), N_("input"), N_("output"), N_("block input"))
 
-
-def _forget_tanh(label):
-    return (f"your {label} is what a forget gate f = tanh(a[:, 0:H]) gives: f is a gate, "
-            "f = σ(a[:, 0:H]) in (0, 1), like i and o; only the block input g uses tanh.")
-
-
-def _concat_hx(label):
-    return (f"your {label} is what concatenating [h_{{t−1}}, x_t] gives: the input comes first, "
-            "[x_t, h_{t−1}], so the first D rows of W multiply x_t and the last H rows "
-            "h_{t−1} (and in the backward, dX_t is the first D columns of da·Wᵀ, dh_next the "
-            "last H).")
-
-
-def _h_without_tanh(label):
-    return (f"your {label} is what h_t = o ⊙ c_t gives: the hidden state squashes the cell "
-            "state, h_t = o ⊙ tanh(c_t).")
-
-
-def _precision(label):
-    return (f"your {label} is right to about 7 significant digits only, the precision of "
-            "float32: some of your arithmetic or storage is float32 (an array made with "
-            "dtype=np.float32, or .astype(np.float32)). Compute in float64: with float64 inputs "
-            "the expected result is exact to about 15 digits.")
+PRECISION = N_("your {label} is right to about 7 significant digits only, the precision of "
+               "float32: some of your arithmetic or storage is float32 (an array made with "
+               "dtype=np.float32, or .astype(np.float32)). Compute in float64: with float64 "
+               "inputs the expected result is exact to about 15 digits.")
 
 
 def _forward_variants():
-    """(message(label), code, variant_forward options) of the forward's known mistakes."""
-    variants = [(lambda label, o=o: _order_message(label, o), f"gate-order:{o}", {"order": o})
-                for o in OTHER_ORDERS]
-    variants += [(_forget_tanh, "forget-tanh", {"forget": "tanh"}),
-                 (_concat_hx, "concat-hx", {"concat": "hx"}),
-                 (_h_without_tanh, "h-no-tanh", {"tanh_c": False})]
+    """(message, code, variant_forward options) of the forward's known mistakes (the messages
+    are templates of {label})."""
+    variants = [(message, f"gate-order:{o}", {"order": o}) for o, message in ORDER_MESSAGES.items()]
+    variants += [
+        (N_("your {label} is what a forget gate f = tanh(a[:, 0:H]) gives: f is a gate, "
+            "f = σ(a[:, 0:H]) in (0, 1), like i and o; only the block input g uses tanh."),
+         "forget-tanh", {"forget": "tanh"}),
+        (N_("your {label} is what concatenating [h_{{t−1}}, x_t] gives: the input comes first, "
+            "[x_t, h_{{t−1}}], so the first D rows of W multiply x_t and the last H rows "
+            "h_{{t−1}} (and in the backward, dX_t is the first D columns of da·Wᵀ, dh_next the "
+            "last H)."), "concat-hx", {"concat": "hx"}),
+        (N_("your {label} is what h_t = o ⊙ c_t gives: the hidden state squashes the cell "
+            "state, h_t = o ⊙ tanh(c_t)."), "h-no-tanh", {"tanh_c": False})]
     return variants
 
 
@@ -182,24 +177,43 @@ def _distinct(hypotheses, reference, label):
                 and not any(k.value.shape == h.value.shape
                             and relative_error(h.value, k.value) <= DISTINCT for k in kept):
             kept.append(h)
-    return kept + [Hypothesis(_precision(label), reference, "float32")]
+    return kept + [Hypothesis(PRECISION, reference, "float32", values={"label": label})]
 
 
 def forward_hypotheses(X, W, b, use_state, out):
-    hypotheses = [Hypothesis(message("out"), variant_forward(X, W, b, use_state, **options)[0],
-                             code)
+    hypotheses = [Hypothesis(message, variant_forward(X, W, b, use_state, **options)[0], code,
+                             values={"label": "out"})
                   for message, code, options in _forward_variants()]
     other = variant_forward(X, W, b, not use_state)[0]
     if use_state:
         hypotheses.append(Hypothesis(
-            "with use_state=True your out holds the hidden state h_t; it should hold the cell "
-            "state c_t (use_state changes what the layer outputs, not the recurrence).", other,
-            "use-state:h"))
+            N_("with use_state=True your out holds the hidden state h_t; it should hold the "
+               "cell state c_t (use_state changes what the layer outputs, not the "
+               "recurrence)."), other, "use-state:h"))
     else:
         hypotheses.append(Hypothesis(
-            "with use_state=False (the default) your out holds the cell state c_t; it should "
-            "hold the hidden state h_t.", other, "use-state:c"))
+            N_("with use_state=False (the default) your out holds the cell state c_t; it "
+               "should hold the hidden state h_t."), other, "use-state:c"))
     return _distinct(hypotheses, out, "out")
+
+
+#: what leaving out each local gradient (missing=...) gives
+MISSING_LOCAL = {
+    "f": N_("your {label} is what leaving out a local gradient gives: the forget gate's local "
+            "gradient f(1 − f) (σ' in terms of its output) is missing: the forget block of da "
+            "is df ⊙ f(1 − f)."),
+    "i": N_("your {label} is what leaving out a local gradient gives: the input gate's local "
+            "gradient i(1 − i) (σ' in terms of its output) is missing: the input block of da "
+            "is di ⊙ i(1 − i)."),
+    "o": N_("your {label} is what leaving out a local gradient gives: the output gate's local "
+            "gradient o(1 − o) (σ' in terms of its output) is missing: the output block of da "
+            "is do ⊙ o(1 − o)."),
+    "g": N_("your {label} is what leaving out a local gradient gives: the block input's local "
+            "gradient 1 − g² (tanh' in terms of its output) is missing: the block input block "
+            "of da is dg ⊙ (1 − g²)."),
+    "c": N_("your {label} is what leaving out a local gradient gives: the local gradient of "
+            "tanh(c_t) is missing: dc = dc_next + dh ⊙ o ⊙ (1 − tanh²(c_t))."),
+}
 
 
 def backward_hypotheses(X, W, b, use_state, dout, grads):
@@ -210,7 +224,8 @@ def backward_hypotheses(X, W, b, use_state, dout, grads):
 
     def add(message, code, values):
         for label, value in zip(labels, values):
-            found[label].append(Hypothesis(message(label), np.asarray(value, np.float64), code))
+            found[label].append(Hypothesis(message, np.asarray(value, np.float64), code,
+                                           values={"label": label}))
 
     for message, code, options in _forward_variants():
         _, variant_cache = variant_forward(X, W, b, use_state, **options)
@@ -218,74 +233,53 @@ def backward_hypotheses(X, W, b, use_state, dout, grads):
         if options.get("forget") == "tanh":  # tanh in the forward, σ' still in the backward
             add(message, "forget-tanh:sigmoid-derivative",
                 variant_backward(dout, variant_cache, forget_derivative="sigmoid"))
-    add(lambda label: (
-        f"your {label} is what dropping the cell-state gradient between steps gives: c_{{t−1}} "
-        "also receives gradient through c_t = f ⊙ c_{t−1} + i ⊙ g, so carry dc_next = dc ⊙ f "
-        "back to step t − 1 and add it there: dc = dc_next + dh ⊙ o ⊙ (1 − tanh²(c_t))."),
+    add(N_("your {label} is what dropping the cell-state gradient between steps gives: "
+           "c_{{t−1}} also receives gradient through c_t = f ⊙ c_{{t−1}} + i ⊙ g, so carry "
+           "dc_next = dc ⊙ f back to step t − 1 and add it there: "
+           "dc = dc_next + dh ⊙ o ⊙ (1 − tanh²(c_t))."),
         "dc-not-carried", variant_backward(dout, cache, carry_dc=False))
-    add(lambda label: (
-        f"your {label} is what dropping the hidden-state gradient between steps gives: h_{{t−1}} "
-        "feeds every gate of step t, so the last H columns of da·Wᵀ are dh_next, to be added "
-        "to dh at step t − 1."), "dh-not-carried", variant_backward(dout, cache, carry_dh=False))
+    add(N_("your {label} is what dropping the hidden-state gradient between steps gives: "
+           "h_{{t−1}} feeds every gate of step t, so the last H columns of da·Wᵀ are dh_next, "
+           "to be added to dh at step t − 1."),
+        "dh-not-carried", variant_backward(dout, cache, carry_dh=False))
     if use_state:
-        add(lambda label: (
-            f"your {label} is what adding dout_t to dh gives, but with use_state=True the "
-            "output is the cell state c_t: add dout_t to dc (dc = dc_next + dout_t + "
-            "dh ⊙ o ⊙ (1 − tanh²(c_t))) and take dh = dh_next only."),
+        add(N_("your {label} is what adding dout_t to dh gives, but with use_state=True the "
+               "output is the cell state c_t: add dout_t to dc (dc = dc_next + dout_t + "
+               "dh ⊙ o ⊙ (1 − tanh²(c_t))) and take dh = dh_next only."),
             "use-state:dout-at-h", variant_backward(dout, cache, dout_at="h"))
     else:
-        add(lambda label: (
-            f"your {label} is what adding dout_t to dc gives, but with use_state=False (the "
-            "default) the output is the hidden state h_t: dh = dh_next + dout_t."),
+        add(N_("your {label} is what adding dout_t to dc gives, but with use_state=False (the "
+               "default) the output is the hidden state h_t: dh = dh_next + dout_t."),
             "use-state:dout-at-c", variant_backward(dout, cache, dout_at="c"))
-    factors = {"f": "the forget gate's local gradient f(1 − f) (σ' in terms of its output) "
-                    "is missing: the forget block of da is df ⊙ f(1 − f)",
-               "i": "the input gate's local gradient i(1 − i) (σ' in terms of its output) is "
-                    "missing: the input block of da is di ⊙ i(1 − i)",
-               "o": "the output gate's local gradient o(1 − o) (σ' in terms of its output) is "
-                    "missing: the output block of da is do ⊙ o(1 − o)",
-               "g": "the block input's local gradient 1 − g² (tanh' in terms of its output) is "
-                    "missing: the block input block of da is dg ⊙ (1 − g²)",
-               "c": "the local gradient of tanh(c_t) is missing: dc = dc_next + "
-                    "dh ⊙ o ⊙ (1 − tanh²(c_t))"}
-    for gate, factor in factors.items():
-        add(lambda label, factor=factor: f"your {label} is what leaving out a local gradient "
-            f"gives: {factor}.", f"missing-local:{gate}",
-            variant_backward(dout, cache, missing=gate))
-    add(lambda label: (
-        f"your {label} is what a cell state updated in place gives (c *= f; c += i * g): the "
-        "c_{t−1} your cache keeps is that same array, so at the end every step's cached "
-        "c_{t−1} holds the last cell state c_T. Make a new array each step, "
-        "c = f * c_prev + i * g."), "inplace-c",
+    for gate, message in MISSING_LOCAL.items():
+        add(message, f"missing-local:{gate}", variant_backward(dout, cache, missing=gate))
+    add(N_("your {label} is what a cell state updated in place gives (c *= f; c += i * g): the "
+           "c_{{t−1}} your cache keeps is that same array, so at the end every step's cached "
+           "c_{{t−1}} holds the last cell state c_T. Make a new array each step, "
+           "c = f * c_prev + i * g."), "inplace-c",
         variant_backward(dout, variant_forward(X, W, b, use_state, inplace_c=True)[1]))
-    add(lambda label: (
-        f"your {label} is what 1 − tanh(c_t) as the derivative of tanh gives: written with its "
-        "output it is 1 − tanh²(c_t), so dc = dc_next + dh ⊙ o ⊙ (1 − tanh²(c_t))."),
+    add(N_("your {label} is what 1 − tanh(c_t) as the derivative of tanh gives: written with "
+           "its output it is 1 − tanh²(c_t), so dc = dc_next + dh ⊙ o ⊙ (1 − tanh²(c_t))."),
         "tanh-linear:c", variant_backward(dout, cache, linear=("c",)))
-    add(lambda label: (
-        f"your {label} is what 1 − g as the block input's local gradient gives: g = tanh(·), "
-        "whose derivative written with its output is 1 − g²."),
+    add(N_("your {label} is what 1 − g as the block input's local gradient gives: g = tanh(·), "
+           "whose derivative written with its output is 1 − g²."),
         "tanh-linear:g", variant_backward(dout, cache, linear=("g",)))
-    add(lambda label: (
-        f"your {label} is what σ applied again to the gate outputs gives: f, i and o are "
-        "already σ(a), so their local gradients are f(1 − f), i(1 − i), o(1 − o), not "
-        "σ(f)(1 − σ(f)), …"), "sigma-again", variant_backward(dout, cache, sigma_again=True))
-    add(lambda label: (
-        f"your {label} is what carrying dc_next = dc to the step before gives: c_{{t−1}} reaches "
-        "c_t through the forget gate, c_t = f ⊙ c_{t−1} + i ⊙ g, so dc_next = dc ⊙ f."),
+    add(N_("your {label} is what σ applied again to the gate outputs gives: f, i and o are "
+           "already σ(a), so their local gradients are f(1 − f), i(1 − i), o(1 − o), not "
+           "σ(f)(1 − σ(f)), …"), "sigma-again", variant_backward(dout, cache, sigma_again=True))
+    add(N_("your {label} is what carrying dc_next = dc to the step before gives: c_{{t−1}} "
+           "reaches c_t through the forget gate, c_t = f ⊙ c_{{t−1}} + i ⊙ g, so "
+           "dc_next = dc ⊙ f."),
         "carry-without-f", variant_backward(dout, cache, carry_f=False))
-    add(lambda label: (
-        f"your {label} is what a backward loop that skips t = 0 gives (range(T − 1, 0, −1)): "
-        "the loop must visit every step down to 0, range(T − 1, −1, −1)."),
+    add(N_("your {label} is what a backward loop that skips t = 0 gives (range(T − 1, 0, −1)): "
+           "the loop must visit every step down to 0, range(T − 1, −1, −1)."),
         "loop:skip-first", variant_backward(dout, cache, steps_from=lambda T: range(T - 1, 0, -1)))
-    add(lambda label: (
-        f"your {label} is what a backward loop that skips the last step gives (range(T − 2, "
-        "−1, −1)): it must start at t = T − 1, range(T − 1, −1, −1)."),
+    add(N_("your {label} is what a backward loop that skips the last step gives (range(T − 2, "
+           "−1, −1)): it must start at t = T − 1, range(T − 1, −1, −1)."),
         "loop:skip-last", variant_backward(dout, cache, steps_from=lambda T: range(T - 2, -1, -1)))
-    add(lambda label: (
-        f"your {label} is what assigning instead of accumulating gives: only the contribution "
-        "of t = 0, the last step a backward loop visits, is left. W and b are shared by all "
-        "steps, so their gradients are sums over t: dW += …, db += …."),
+    add(N_("your {label} is what assigning instead of accumulating gives: only the contribution "
+           "of t = 0, the last step a backward loop visits, is left. W and b are shared by all "
+           "steps, so their gradients are sums over t: dW += …, db += …."),
         "overwritten", variant_backward(dout, cache, accumulate=False))
     return [_distinct(found[label], reference, label) for label, reference in zip(labels, grads)]
 
@@ -367,7 +361,7 @@ def gradient_check_case(rng, n, t, h, d, use_state=False, directions=3, step=1e-
         dirs = random_directions(rng, params[position].shape, directions)
         plus, minus = perturbed_calls(calls, objective(position), params[position], dirs, step)
         checks.append(GradCheck(label, 1, position, dirs, plus, minus, step, weights=dout))
-    forward = Expect("lstm_forward's out", 0, 0, ref.lstm_forward(X, W, b, use_state)[0],
+    forward = Expect(N_("lstm_forward's out"), 0, 0, ref.lstm_forward(X, W, b, use_state)[0],
                      required=True)
     return Case(name="", function="lstm_backward", calls=calls, expects=[forward],
                 gradchecks=checks, dims=_dims(n, t, h, d))

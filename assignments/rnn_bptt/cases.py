@@ -14,6 +14,7 @@ import numpy as np
 
 from grader.course.cases import (Call, Case, Expect, GradCheck, Ref, call_case,
                                  distinct_hypotheses, perturbed_calls, random_directions)
+from grader.i18n import N_
 from reference import rnn_bptt as ref
 
 #: a hypothesis closer than this (relative) to the reference, or to an earlier hypothesis,
@@ -75,23 +76,25 @@ def rnn_forward_case(rng, T=6, D=4, H=3, K=5, dtype="float64", large=False):
     prev = np.zeros(H)
     for t in range(T):
         prev = no_tanh[t] = Uf @ xf[t] + Wf @ prev
-    state_message = ("your rnn_forward ignores the previous state: s_t = tanh(U x_t + "
-                     "W s_{t−1}) with s_{−1} = 0; keep the state from one step for the next.")
-    tanh_message = "your states are missing the tanh: s_t = tanh(U x_t + W s_{t−1})."
+    state_message = N_("your rnn_forward ignores the previous state: s_t = tanh(U x_t + "
+                       "W s_{{t−1}}) with s_{{−1}} = 0; keep the state from one step for the "
+                       "next.")
+    tanh_message = N_("your states are missing the tanh: s_t = tanh(U x_t + W s_{{t−1}}).")
     row_W = np.zeros_like(s)
     prev = np.zeros(H)
     for t in range(T):
         prev = row_W[t] = np.tanh(Uf @ xf[t] + prev @ Wf)
-    row_message = ("your states use s_{t−1}·W, that is Wᵀ s_{t−1}: with s_t a column vector, "
-                   "s_t = tanh(U x_t + W s_{t−1}), i.e. W @ s_prev (or s_prev @ W.T).")
+    row_message = N_("your states use s_{{t−1}}·W, that is Wᵀ s_{{t−1}}: with s_t a column "
+                     "vector, s_t = tanh(U x_t + W s_{{t−1}}), i.e. W @ s_prev (or "
+                     "s_prev @ W.T).")
     s_candidates = [(state_message, no_state, "forward:no_recurrence"),
                     (tanh_message, no_tanh, "forward:no_tanh"),
                     (row_message, row_W, "forward:W_transposed")]
     y_candidates = [
-        ("your y_hat is normalized over time instead of over the classes: each row y_hat[t] is "
-         "a distribution over the K classes and sums to 1; apply softmax to the (T, K) scores "
-         "s @ V.T.", _softmax_over_time(s @ Vf.T), "forward:softmax_axis"),
-        ("your y_hat is the scores V s_t without the softmax: y_hat[t] = softmax(V s_t).",
+        (N_("your y_hat is normalized over time instead of over the classes: each row "
+            "y_hat[t] is a distribution over the K classes and sums to 1; apply softmax to the "
+            "(T, K) scores s @ V.T."), _softmax_over_time(s @ Vf.T), "forward:softmax_axis"),
+        (N_("your y_hat is the scores V s_t without the softmax: y_hat[t] = softmax(V s_t)."),
          s @ Vf.T, "forward:no_softmax"),
         (state_message, ref.softmax(no_state @ Vf.T), "forward:no_recurrence"),
         (tanh_message, ref.softmax(no_tanh @ Vf.T), "forward:no_tanh"),
@@ -121,15 +124,15 @@ def rnn_loss_case(rng, T=6, K=5, dtype="float64"):
     loss = ref.rnn_loss(y_hat, y)
     yh = _f64(y_hat)
     candidates = [
-        ("your loss picks y_hat[:, y], a T×T block of probabilities: pick one entry per row, "
-         "y_hat[np.arange(T), y], the probability of the correct class at each step.",
+        (N_("your loss picks y_hat[:, y], a T×T block of probabilities: pick one entry per "
+            "row, y_hat[np.arange(T), y], the probability of the correct class at each step."),
          -np.sum(np.log(yh[:, y])), "loss:block"),
-        ("your loss sums −log over every class: only the probability of the correct class "
-         "counts, E_t = −log y_hat[t, y[t]].", -np.sum(np.log(yh)), "loss:all_classes"),
+        (N_("your loss sums −log over every class: only the probability of the correct class "
+            "counts, E_t = −log y_hat[t, y[t]]."), -np.sum(np.log(yh)), "loss:all_classes"),
     ]
     return call_case("rnn_loss", (y_hat, y), ("y_hat", "y"),
                      [("loss", (), loss, {"hypotheses": _hypotheses(loss, candidates)})],
-                     signature="the loss, a float", dims={"T": T, "K": K})
+                     signature=N_("the loss, a float"), dims={"T": T, "K": K})
 
 
 # ---- bptt -----------------------------------------------------------------------------------
@@ -195,91 +198,94 @@ def bptt_variant(x, y, U, W, V, truncate=None, keep_step=None, keep_term=None, o
     return dU, dW, dV
 
 
-def _truncation_words(k):
-    return (f"with truncate={k} the error made at step t flows back through steps t, t−1, …, "
-            f"max(0, t−{k}) only ({k + 1} steps, both ends included)")
-
-
 def bptt_candidates(x, y, U, W, V, truncate=None) -> list:
     """[(message, (dU, dW, dV), code)]: the classic bptt mistakes, most telling first. The
-    messages name the mistake, not an output, so one message covers every output it spoils."""
+    messages name the mistake, not an output, so one message covers every output it spoils (a
+    message with values is a (template, values) pair)."""
     T = np.shape(x)[0]
     args = (x, y, U, W, V)
     out = []
     if truncate is not None:
+        k = {"k": truncate, "steps": truncate + 1}
         out += [
-            ("your truncation goes one step too far back: " + _truncation_words(truncate)
-             + f"; yours reaches step t−{truncate + 1}. Check where your loop going back in "
-             "time stops.", bptt_variant(*args, truncate=truncate + 1), "trunc:long"),
+            ((N_("your truncation goes one step too far back: with truncate={k} the error made "
+                 "at step t flows back through steps t, t−1, …, max(0, t−{k}) only ({steps} "
+                 "steps, both ends included); yours reaches step t−{steps}. Check where your "
+                 "loop going back in time stops."), k),
+             bptt_variant(*args, truncate=truncate + 1), "trunc:long"),
         ]
-        short = ("your truncation stops one step too early: " + _truncation_words(truncate)
-                 + "; yours stops one step before max(0, t−{0}). Check where your loop going "
-                 "back in time stops: range(t, first, −1) never reaches first, "
-                 "range(t, first − 1, −1) does.".format(truncate))
+        short = (N_("your truncation stops one step too early: with truncate={k} the error made "
+                    "at step t flows back through steps t, t−1, …, max(0, t−{k}) only ({steps} "
+                    "steps, both ends included); yours stops one step before max(0, t−{k}). "
+                    "Check where your loop going back in time stops: range(t, first, −1) never "
+                    "reaches first, range(t, first − 1, −1) does."), k)
         # the lower bound itself one too high, or excluded by range (k = 0 included or not)
         out.append((short, bptt_variant(*args, keep_term=lambda t, k: k > max(0, t - truncate)),
                     "trunc:short"))
         if truncate >= 1:
             out.append((short, bptt_variant(*args, truncate=truncate - 1), "trunc:short"))
         out.append(
-            ("your bptt ignores truncate (it returns the full-BPTT gradient): "
-             + _truncation_words(truncate) + ".", bptt_variant(*args), "trunc:ignored"))
+            ((N_("your bptt ignores truncate (it returns the full-BPTT gradient): with "
+                 "truncate={k} the error made at step t flows back through steps t, t−1, …, "
+                 "max(0, t−{k}) only ({steps} steps, both ends included)."), k),
+             bptt_variant(*args), "trunc:ignored"))
     else:
         out.append(
-            ("your gradients have only the immediate term of each step (what truncate=0 "
-             "gives): with truncate=None the error made at step t must also be carried back "
-             "through W to every earlier step k = t−1, …, 0 (δ ← (Wᵀδ) ⊙ (1 − s_{k−1}²)), and "
-             "each of those steps adds δ s_{k−1}ᵀ to dW and δ x_kᵀ to dU.",
+            (N_("your gradients have only the immediate term of each step (what truncate=0 "
+                "gives): with truncate=None the error made at step t must also be carried back "
+                "through W to every earlier step k = t−1, …, 0 (δ ← (Wᵀδ) ⊙ (1 − s_{{k−1}}²)), "
+                "and each of those steps adds δ s_{{k−1}}ᵀ to dW and δ x_kᵀ to dU."),
              bptt_variant(*args, truncate=0), "bptt:no_recurrence"))
     out += [
-        ("your bptt uses 1 − s as the derivative of tanh: written with its output "
-         "s = tanh(a) it is 1 − s², both where the error enters s_t and at every step back.",
+        (N_("your bptt uses 1 − s as the derivative of tanh: written with its output "
+            "s = tanh(a) it is 1 − s², both where the error enters s_t and at every step back."),
          bptt_variant(*args, truncate=truncate, entry="linear", back="linear"), "bptt:tanh"),
-        ("your bptt uses 1 − s as the derivative of tanh where the error enters s_t: it is "
-         "1 − s² (δ = (Vᵀ(ŷ_t − 1_{y_t})) ⊙ (1 − s_t²)).",
+        (N_("your bptt uses 1 − s as the derivative of tanh where the error enters s_t: it is "
+            "1 − s² (δ = (Vᵀ(ŷ_t − 1_{{y_t}})) ⊙ (1 − s_t²))."),
          bptt_variant(*args, truncate=truncate, entry="linear"), "bptt:tanh_entry"),
-        ("your bptt uses 1 − s as the derivative of tanh when stepping back: it is 1 − s² "
-         "(δ ← (Wᵀδ) ⊙ (1 − s_{k−1}²)).",
+        (N_("your bptt uses 1 − s as the derivative of tanh when stepping back: it is 1 − s² "
+            "(δ ← (Wᵀδ) ⊙ (1 − s_{{k−1}}²))."),
          bptt_variant(*args, truncate=truncate, back="linear"), "bptt:tanh_back"),
-        ("your bptt steps back from step k with 1 − s_k²: going from a_k back to a_{k−1} "
-         "passes through s_{k−1} = tanh(a_{k−1}), so the factor is 1 − s_{k−1}² "
-         "(δ ← (Wᵀδ) ⊙ (1 − s_{k−1}²)).",
+        (N_("your bptt steps back from step k with 1 − s_k²: going from a_k back to a_{{k−1}} "
+            "passes through s_{{k−1}} = tanh(a_{{k−1}}), so the factor is 1 − s_{{k−1}}² "
+            "(δ ← (Wᵀδ) ⊙ (1 − s_{{k−1}}²))."),
          bptt_variant(*args, truncate=truncate, back_state="current"), "bptt:back_state"),
-        ("your bptt steps back through W with W δ: the error goes back through the "
-         "transpose, δ ← (Wᵀδ) ⊙ (1 − s_{k−1}²) (let the shapes decide: dE/ds_{k−1} = "
-         "Wᵀ dE/da_k).", bptt_variant(*args, truncate=truncate, transpose=False),
+        (N_("your bptt steps back through W with W δ: the error goes back through the "
+            "transpose, δ ← (Wᵀδ) ⊙ (1 − s_{{k−1}}²) (let the shapes decide: dE/ds_{{k−1}} = "
+            "Wᵀ dE/da_k)."), bptt_variant(*args, truncate=truncate, transpose=False),
          "bptt:W_not_transposed"),
-        ("your s_{k−1} at k = 0 is s[−1], which numpy reads as the *last* state s_{T−1}: the "
-         "state before the first step is s_{−1} = 0 (use a zeros vector, or a shifted copy "
-         "of s with a row of zeros on top).", bptt_variant(*args, truncate=truncate, wrap=True),
-         "bptt:wrap"),
-        ("your bptt starts from ŷ_t instead of ŷ_t − 1_{y_t}: the gradient of softmax + "
-         "cross-entropy with respect to the scores V s_t subtracts the one-hot target, 1 at "
-         "the target class (delta_o[t, y[t]] −= 1).",
+        (N_("your s_{{k−1}} at k = 0 is s[−1], which numpy reads as the *last* state s_{{T−1}}: "
+            "the state before the first step is s_{{−1}} = 0 (use a zeros vector, or a shifted "
+            "copy of s with a row of zeros on top)."),
+         bptt_variant(*args, truncate=truncate, wrap=True), "bptt:wrap"),
+        (N_("your bptt starts from ŷ_t instead of ŷ_t − 1_{{y_t}}: the gradient of softmax + "
+            "cross-entropy with respect to the scores V s_t subtracts the one-hot target, 1 at "
+            "the target class (delta_o[t, y[t]] −= 1)."),
          bptt_variant(*args, truncate=truncate, onehot=False), "bptt:no_onehot"),
-        ("your bptt subtracts 1 at the target classes of every step in every row "
-         "(delta_o[:, y] −= 1): subtract the one-hot target of step t from row t only, "
-         "delta_o[np.arange(T), y] −= 1.",
+        (N_("your bptt subtracts 1 at the target classes of every step in every row "
+            "(delta_o[:, y] −= 1): subtract the one-hot target of step t from row t only, "
+            "delta_o[np.arange(T), y] −= 1."),
          bptt_variant(*args, truncate=truncate, onehot="columns"), "bptt:onehot_columns"),
-        ("your dU adds δ x_tᵀ for every step k the error goes back through: at step k the "
-         "input is x_k, so add δ x_kᵀ (and δ s_{k−1}ᵀ to dW).",
+        (N_("your dU adds δ x_tᵀ for every step k the error goes back through: at step k the "
+            "input is x_k, so add δ x_kᵀ (and δ s_{{k−1}}ᵀ to dW)."),
          bptt_variant(*args, truncate=truncate, input_at="t"), "bptt:input_at_t"),
-        ("your loop over time skips t = 0, so the error made at the first step is missing: "
-         "use range(T − 1, −1, −1) or reversed(range(T)).",
+        (N_("your loop over time skips t = 0, so the error made at the first step is missing: "
+            "use range(T − 1, −1, −1) or reversed(range(T))."),
          bptt_variant(*args, truncate=truncate, keep_step=lambda t: t >= 1), "loop:skip_first"),
-        (f"your loop over time skips the last step t = T − 1 = {T - 1}, so the error made "
-         "there is missing: use range(T − 1, −1, −1) or reversed(range(T)).",
+        ((N_("your loop over time skips the last step t = T − 1 = {last}, so the error made "
+             "there is missing: use range(T − 1, −1, −1) or reversed(range(T))."),
+          {"last": T - 1}),
          bptt_variant(*args, truncate=truncate, keep_step=lambda t: t <= T - 2),
          "loop:skip_last"),
     ]
     if truncate is None:
         out.append(
-            ("your loop going back in time stops before step k = 0: it must include k = 0 "
-             "(where s_{−1} = 0, so dW gets nothing but dU still gets δ x_0ᵀ).",
+            (N_("your loop going back in time stops before step k = 0: it must include k = 0 "
+                "(where s_{{−1}} = 0, so dW gets nothing but dU still gets δ x_0ᵀ)."),
              bptt_variant(*args, keep_term=lambda t, k: k >= 1), "loop:skip_k0"))
-    overwrite = ("your gradients keep the contribution of only one step: U, W and V are "
-                 "shared by every step, so add each step's contribution (dW += …) instead of "
-                 "assigning it (dW = …).")
+    overwrite = N_("your gradients keep the contribution of only one step: U, W and V are "
+                   "shared by every step, so add each step's contribution (dW += …) instead of "
+                   "assigning it (dW = …).")
     for mode in ("steps", "steps_up", "terms"):
         # (the last term visited going back to k = 0 gives dW = δ s_{−1}ᵀ = 0: still this slip)
         out.append((overwrite, bptt_variant(*args, truncate=truncate, overwrite=mode),
@@ -342,7 +348,7 @@ def bptt_gradient_check_case(rng, T=6, D=4, H=3, K=5, directions=2, step=STEP):
                          arg_names=("x", "U", "W", "V"), signature="(s, y_hat)"),
                     Call("rnn_loss", (Ref(first, (1,)), y), returns=((),),
                          check_inputs=True, arg_names=("y_hat", "y"),
-                         signature="the loss, a float")]
+                         signature=N_("the loss, a float"))]
         return chain
 
     checks = []

@@ -9,6 +9,7 @@ import numpy as np
 
 from grader.course.cases import (Call, Case, Expect, GradCheck, Hypothesis, Ref, call_case,
                                  distinct_hypotheses, perturbed_calls)
+from grader.i18n import N_
 from reference import rnn_linear as ref
 
 #: a hypothesis closer than this (relative) to the reference, or to an earlier hypothesis,
@@ -35,9 +36,9 @@ def output_gradient_case(rng, n_samples):
     return call_case(
         "output_gradient", (y, t), ("y", "t"),
         [("output_gradient", (), expected, {"hypotheses": [Hypothesis(
-            f"your output_gradient is divided by N = {n}: return the per-sample derivative "
-            "2(y − t); the mean over samples (1/N) belongs in backward_gradient only.",
-            expected / n)]})],
+            N_("your output_gradient is divided by N = {n}: return the per-sample derivative "
+               "2(y − t); the mean over samples (1/N) belongs in backward_gradient only."),
+            expected / n, values={"n": n})]})],
         dims={"N": n_samples})
 
 
@@ -69,32 +70,32 @@ def backward_candidates(X, S, grad_out, wRec) -> list:
     The messages name the mistake, not an output, so one covers every output it spoils."""
     steps = np.shape(X)[1]
     args = (X, S, grad_out, wRec)
-    overwrite = ("your gradients keep the contribution of only one step: wx and wRec are shared "
-                 "by every step, so add each step's term (wx_grad += …) instead of assigning it "
-                 "(wx_grad = …).")
+    overwrite = N_("your gradients keep the contribution of only one step: wx and wRec are "
+                   "shared by every step, so add each step's term (wx_grad += …) instead of "
+                   "assigning it (wx_grad = …).")
     return [
-        ("your loop over time stops before k = 1, so the first step's contribution (X_1 and "
-         "S_0) is missing and grad_over_time[:, 0] is never set: range(seq_len, 0, −1) visits "
-         "k = seq_len, …, 1.", backward_variant(*args, ks=range(steps, 1, -1)),
+        (N_("your loop over time stops before k = 1, so the first step's contribution (X_1 and "
+            "S_0) is missing and grad_over_time[:, 0] is never set: range(seq_len, 0, −1) "
+            "visits k = seq_len, …, 1."), backward_variant(*args, ks=range(steps, 1, -1)),
          "loop:stops_early"),
-        ("your grad_over_time holds grad_out in its last column only: the gradient is never "
-         "carried back into it (a loop starting at k = seq_len − 1, or values carried back "
-         "without being stored in grad_over_time[:, k − 1]). range(seq_len, 0, −1) visits "
-         "k = seq_len, …, 1.", backward_variant(*args, ks=range(steps - 1, 0, -1)),
+        (N_("your grad_over_time holds grad_out in its last column only: the gradient is never "
+            "carried back into it (a loop starting at k = seq_len − 1, or values carried back "
+            "without being stored in grad_over_time[:, k − 1]). range(seq_len, 0, −1) visits "
+            "k = seq_len, …, 1."), backward_variant(*args, ks=range(steps - 1, 0, -1)),
          "loop:not_carried"),
-        ("your loop over time goes on to k = 0, where X[:, k − 1] and S[:, k − 1] are X[:, −1] "
-         "and S[:, −1]: numpy wraps around to the last step (and overwrites grad_over_time[:, "
-         "−1]). Stop at k = 1: range(seq_len, 0, −1).",
+        (N_("your loop over time goes on to k = 0, where X[:, k − 1] and S[:, k − 1] are "
+            "X[:, −1] and S[:, −1]: numpy wraps around to the last step (and overwrites "
+            "grad_over_time[:, −1]). Stop at k = 1: range(seq_len, 0, −1)."),
          backward_variant(*args, ks=range(steps, -1, -1)), "loop:wraps"),
-        ("your loop runs forward in time (k = 1, 2, …), so each step reads grad_over_time[:, k] "
-         "before it has been carried back from step k + 1: go from the last step to the first, "
-         "range(seq_len, 0, −1).", backward_variant(*args, ks=range(1, steps + 1)),
-         "loop:forward"),
-        ("your wRec_grad takes S_k as the local gradient of wRec: in S_k = S_{k−1}·wRec + "
-         "X_k·wx the factor multiplying wRec is S_{k−1}, i.e. S[:, k − 1].",
+        (N_("your loop runs forward in time (k = 1, 2, …), so each step reads "
+            "grad_over_time[:, k] before it has been carried back from step k + 1: go from the "
+            "last step to the first, range(seq_len, 0, −1)."),
+         backward_variant(*args, ks=range(1, steps + 1)), "loop:forward"),
+        (N_("your wRec_grad takes S_k as the local gradient of wRec: in S_k = S_{{k−1}}·wRec + "
+            "X_k·wx the factor multiplying wRec is S_{{k−1}}, i.e. S[:, k − 1]."),
          backward_variant(*args, state_offset=0), "local:state"),
-        ("your gradient is not multiplied by wRec when it is carried back a step: "
-         "∂S_k/∂S_{k−1} = wRec, so grad_over_time[:, k − 1] = grad_over_time[:, k]·wRec.",
+        (N_("your gradient is not multiplied by wRec when it is carried back a step: "
+            "∂S_k/∂S_{{k−1}} = wRec, so grad_over_time[:, k − 1] = grad_over_time[:, k]·wRec."),
          backward_variant(*args, factor=False), "local:no_wRec"),
         (overwrite, backward_variant(*args, overwrite=("wx", "wRec")), "overwrite"),
     ]
@@ -114,17 +115,17 @@ def backward_gradient_case(rng, n_samples, seq_len, dtype="float64"):
     (wx_grad, wRec_grad), grad_over_time = ref.backward_gradient(X, S, grad_out, wRec)
     n = n_samples
     per_sample = Hypothesis(
-        f"your grad_over_time is divided by N = {n}: it should hold the per-sample gradients "
-        "∂ξ_i/∂S_k, starting from grad_out as given; apply the 1/N only to wx_grad and "
-        "wRec_grad.", grad_over_time / n)
+        N_("your grad_over_time is divided by N = {n}: it should hold the per-sample gradients "
+           "∂ξ_i/∂S_k, starting from grad_out as given; apply the 1/N only to wx_grad and "
+           "wRec_grad."), grad_over_time / n, values={"n": n})
     candidates = backward_candidates(X, S, grad_out, wRec)
-    copied = ("your {0} equals the correct {1}: it is computed with {2} where its local "
-              "gradient is {3} (a line copied from {1}'s), or the two are returned in swapped "
-              "order, ((wx_grad, wRec_grad), grad_over_time).")
-    candidates.append((copied.format("wRec_grad", "wx_grad", "X_k", "S_{k−1}"),
-                       (None, wx_grad, None), "copied:wRec"))
-    candidates.append((copied.format("wx_grad", "wRec_grad", "S_{k−1}", "X_k"),
-                       (wRec_grad, None, None), "copied:wx"))
+    copied = N_("your {mine} equals the correct {other}: it is computed with {used} where its "
+                "local gradient is {local} (a line copied from {other}'s), or the two are "
+                "returned in swapped order, ((wx_grad, wRec_grad), grad_over_time).")
+    candidates.append(((copied, {"mine": "wRec_grad", "other": "wx_grad", "used": "X_k",
+                                 "local": "S_{k−1}"}), (None, wx_grad, None), "copied:wRec"))
+    candidates.append(((copied, {"mine": "wx_grad", "other": "wRec_grad", "used": "S_{k−1}",
+                                 "local": "X_k"}), (wRec_grad, None, None), "copied:wx"))
 
     def hypotheses(part, reference):
         return _hypotheses(reference, [(m, v[part], c) for m, v, c in candidates

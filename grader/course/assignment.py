@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from grader import i18n
+
 from grader.course.cases import Case, load_cases
 from grader.course.short import derived
 from grader.course.spec import SpecError, is_short_form
@@ -90,6 +92,7 @@ def load(name: str, course: Path | None = None) -> Assignment:
     """Build every case of an assignment (public and hidden) from its spec and reference."""
     course = course or find_course()
     folder = course / "assignments" / name
+    i18n.add_catalogues(folder / "locale")  # its own words: title, tests, known mistakes
     spec_path = folder / "spec.toml"
     if not spec_path.is_file():
         known = ", ".join(available(course)) if (course / "assignments").is_dir() else "none"

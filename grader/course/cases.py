@@ -9,6 +9,8 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
+from grader import i18n
+
 from grader import wire
 
 
@@ -42,11 +44,17 @@ class Call:
 
 @dataclass
 class Hypothesis:
-    """A known mistake, as the value that mistake would produce, and its explanation."""
+    """A known mistake, as the value that mistake would produce, and its explanation: a
+    template of the assignment's catalogue (English; always formatted, {{ for a brace) and the
+    values of its {named} placeholders, put into words in the current language by `words()`."""
     message: str
     value: np.ndarray
     #: a short stable name for statistics, e.g. "grad_over_time:1/N".
     code: str = "known"
+    values: dict = field(default_factory=dict)
+
+    def words(self) -> str:
+        return i18n.text(self.message, **self.values)
 
 
 @dataclass
@@ -147,17 +155,33 @@ def from_plain(obj):
     return obj
 
 
+def _templates(cases: list) -> list:
+    """The assignment's words the cases hold: test names, descriptions, hypotheses, labels."""
+    found = []
+    for case in cases:
+        found += [case.name, case.description]
+        found += [call.signature for call in case.calls]
+        for expect in case.expects:
+            found.append(expect.label)
+            found += [h.message for h in expect.hypotheses]
+    return found
+
+
 def save_cases(path, assignment: str, cases: list) -> None:
-    """Store cases (public ones, for students) in the wire format."""
-    payload = wire.encode({"assignment": assignment, "cases": to_plain(cases)})
+    """Store cases (public ones, for students) in the wire format, with the translations of
+    their words (the student's grader has the grader's catalogue, not the assignment's)."""
+    payload = wire.encode({"assignment": assignment, "cases": to_plain(cases),
+                           "translations": i18n.translations_of(_templates(cases))})
     with open(path, "wb") as f:
         f.write(payload)
 
 
 def load_cases(path) -> tuple[str, list]:
-    """Load what save_cases stored: (assignment name, cases)."""
+    """Load what save_cases stored: (assignment name, cases); the translations it carries are
+    looked up from now on."""
     with open(path, "rb") as f:
         data = wire.decode(f.read())
+    i18n.add_messages(data.get("translations") or {})
     return data["assignment"], from_plain(data["cases"])
 
 
@@ -200,8 +224,9 @@ def relative_error(student: np.ndarray, reference: np.ndarray, scale: float | No
 def distinct_hypotheses(reference, candidates, distinct: float = 1e-3) -> list:
     """The (message, value, code[, zero_ok]) candidates that can be told apart from the
     reference and from each other on a case's inputs (relative error above `distinct`), as
-    Hypotheses in the given order of priority. An all-zero value explains too much (an untouched
-    array) unless zero_ok; a non-finite one or one of another shape explains nothing."""
+    Hypotheses in the given order of priority. A message is a template, or a (template, values)
+    pair. An all-zero value explains too much (an untouched array) unless zero_ok; a non-finite
+    one or one of another shape explains nothing."""
     reference = np.asarray(reference, dtype=np.float64)
     kept = []
     for message, value, code, *zero_ok in candidates:
@@ -213,7 +238,8 @@ def distinct_hypotheses(reference, candidates, distinct: float = 1e-3) -> list:
             continue
         if any(relative_error(value, h.value) < distinct for h in kept):
             continue
-        kept.append(Hypothesis(message, value, code))
+        template, values = message if isinstance(message, tuple) else (message, {})
+        kept.append(Hypothesis(template, value, code, dict(values)))
     return kept
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from grader import i18n
 from grader.i18n import N_, _
 from grader.course.cases import relative_error  # noqa: F401 (the judge's measure of a value's distance)
 
@@ -142,10 +143,10 @@ def explain(student: np.ndarray, expect, others: list, dims: dict, constants: di
     others: [(label, reference value)] of the case's other outputs (for swapped outputs).
     """
     reference = np.asarray(expect.value, dtype=np.float64)
-    label = expect.label
+    label = i18n.translated(expect.label)  # a label in words ("lstm_forward's out") has its own
     for hypothesis in expect.hypotheses:
         if fits(student, hypothesis.value):
-            return Diagnosis(hypothesis.message, hypothesis.code)
+            return Diagnosis(hypothesis.words(), hypothesis.code)
     precision = _precision(student, reference, label, expect.rtol)
     if precision:
         return precision
@@ -191,7 +192,8 @@ def explain(student: np.ndarray, expect, others: list, dims: dict, constants: di
                 return scaled
     if expect.block_axis is not None and expect.blocks:
         where = _localize(student, reference, expect.block_axis,
-                          [_("the {block} block", block=b) for b in expect.blocks], label, "")
+                          [_("the {block} block", block=i18n.translated(b))
+                           for b in expect.blocks], label, "")
         if where:
             return Diagnosis(where, "blocks")
     if expect.time_axis is not None and reference.shape[expect.time_axis] > 1:

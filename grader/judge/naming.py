@@ -20,6 +20,7 @@ import numpy as np
 from grader.course.spec import glossary as short_glossary
 from grader.course.spec import is_short_form
 from grader.judge.diagnose import FIT, Diagnosis, fits
+from grader import i18n
 from grader.i18n import N_, _
 from grader.judge.fingerprints import (graded_functions, mutant_namespace, namespace_of,
                                        reference_module, run_case, trace_shapes)
@@ -167,7 +168,7 @@ class MutantNamer:
 
     def _diagnosis(self, function: str, label: str, mutant: Mutant) -> Diagnosis:
         return Diagnosis(_("a specific mistake in `{function}` gives exactly your {label} "
-                           "({mistake}).", function=function, label=label,
+                           "({mistake}).", function=function, label=i18n.translated(label),
                            mistake=self.describe(mutant)), f"mutant:{mutant.operator}")
 
     def settle(self, verdicts: list) -> None:

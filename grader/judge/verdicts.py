@@ -12,7 +12,8 @@ import numpy as np
 
 from grader.course.cases import Case, Ref
 from grader.judge.diagnose import Diagnosis, explain, relative_error, scale_words
-from grader.i18n import _
+from grader.i18n import _, translated
+from grader.judge.sentences import join, merge
 
 MAX_MESSAGES = 6
 #: diagnoses that say where a value is wrong but not why: a generated mistake may say more
@@ -278,13 +279,14 @@ def judge(case: Case, outcome, context: Context) -> Verdict:
     condition fails or nothing came back."""
     if outcome.failure == "setup":  # stopped before any call: in the notebook's top-level code
         running = context.running()
-        where = f" at {running}" if running else ""
-        message = f"Running your notebook's top-level code{where} {outcome.detail}".rstrip()
-        return Verdict(case, 0.0, [f"{message}, before `{case.function}` could be called."],
+        where = _(" at {places}", places=running) if running else ""
+        return Verdict(case, 0.0, [_("Running your notebook's top-level code{where} {detail}, "
+                                     "before `{function}` could be called.", where=where,
+                                     detail=outcome.detail, function=case.function)],
                        [outcome.failure])
     if outcome.failure:
-        return Verdict(case, 0.0, [f"`{case.function}` {outcome.detail}".rstrip()],
-                       [outcome.failure])
+        return Verdict(case, 0.0, [_("`{function}` {detail}", function=case.function,
+                                     detail=outcome.detail).rstrip()], [outcome.failure])
     messages, codes = [], []
     known = _known(case)
     for index in known.needed:
@@ -304,7 +306,8 @@ def judge(case: Case, outcome, context: Context) -> Verdict:
             total += 1
         call = case.calls[expect.call]
         value, problem = _as_value(outcome.calls[expect.call].parts[expect.part], reference,
-                                   call.signature, expect.label, call.function)
+                                   translated(call.signature), translated(expect.label),
+                                   call.function)
         if problem:
             messages.append(problem)
             codes.append("type")
@@ -346,44 +349,16 @@ def judge(case: Case, outcome, context: Context) -> Verdict:
         fraction = 0.0
     if unmet:
         fraction = 0.0
-        required = [e.label for e in case.expects if e.required and e.label in unmet]
+        required = [translated(e.label) for e in case.expects if e.required and e.label in unmet]
         if required:
             messages.insert(0, _("This test checks your backward against your own forward, "
                                  "so it needs a correct forward first: your {labels} is wrong.",
-                                 labels=_join(required)) if len(required) == 1 else
+                                 labels=join(required)) if len(required) == 1 else
                             _("This test checks your backward against your own forward, so it "
                               "needs a correct forward first: your {labels} are wrong.",
-                              labels=_join(required)))
-    return Verdict(case, fraction, _merge(messages, known.labels)[:MAX_MESSAGES], codes,
-                   evidence)
-
-
-def _join(items: list) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def _merge(messages: list, labels: list) -> list:
-    """One sentence for outputs wrong in the same way ("your wx_grad and wRec_grad are exactly
-    7× ..."), each sentence capitalized."""
-    groups = {}
-    for message in dict.fromkeys(messages):
-        label = next((l for l in labels if f"your {l} " in message), None)
-        key = message.replace(f"your {label} ", "your § ", 1) if label else message
-        groups.setdefault(key, []).append(label)
-    merged = []
-    for key, group in groups.items():
-        if len(group) > 1 and None not in group:
-            names = ", ".join(group[:-1]) + " and " + group[-1]
-            text = key.replace("your § is ", f"your {names} are ", 1) \
-                      .replace("your § has ", f"your {names} have ", 1) \
-                      .replace("your § disagrees ", f"your {names} disagree ", 1) \
-                      .replace("your § ", f"your {names} ", 1) \
-                      .replace("; it should", "; they should").replace(": it is exactly",
-                                                                       ": they are exactly")
-        else:
-            text = key.replace("your § ", f"your {group[0]} ", 1) if group[0] else key
-        merged.append(text[:1].upper() + text[1:])
-    return merged
+                              labels=join(required)))
+    return Verdict(case, fraction, merge(messages, [translated(l) for l in known.labels])[
+        :MAX_MESSAGES], codes, evidence)
 
 
 def _probe_ok(expect, outcome) -> bool:

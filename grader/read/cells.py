@@ -11,6 +11,8 @@ import ast
 import re
 from dataclasses import dataclass
 
+from grader.i18n import _
+
 _KEPT_CELL_MAGICS = {"time", "timeit", "capture"}  # run the cell's Python: drop only the magic line
 _MAGIC_ASSIGN = re.compile(r"[A-Za-z_][\w.]*(\s*,\s*[A-Za-z_][\w.]*)*\s*=\s*[%!]")  # x = !ls, t = %time f()
 _HELP = re.compile(r"(\?{1,2}[\w.]+|[\w.]+\?{1,2})\s*$")  # np.dot?  ?np.dot
@@ -73,10 +75,12 @@ def head(text: str) -> str:
 
 
 def syntax_error_words(error) -> str:
-    """"a syntax error at line 3 (expected ':')"."""
-    where = f" at line {error.lineno}" if getattr(error, "lineno", None) else ""
+    """"a syntax error at line 3 (expected ':')", in the current language (Python's own words
+    in the parentheses)."""
     message = getattr(error, "msg", None) or str(error) or type(error).__name__
-    return f"a syntax error{where} ({message})"
+    if getattr(error, "lineno", None):
+        return _("a syntax error at line {line} ({message})", line=error.lineno, message=message)
+    return _("a syntax error ({message})", message=message)
 
 
 def strip_magics(src: str) -> tuple[str, int, str | None]:
@@ -95,7 +99,7 @@ def _strip_and_parse(src: str):
     if first is not None and lines[first].lstrip().startswith("%%"):
         name = re.match(r"%%(\S*)", lines[first].lstrip()).group(1)
         if name not in _KEPT_CELL_MAGICS:
-            return "", 0, f"%%{name} cell magic (not Python)", None
+            return "", 0, _("%%{name} cell magic (not Python)", name=name), None
         lines[first], count = "", 1
     text = "\n".join(lines)
     try:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
+from grader.i18n import _, ngettext
 from grader.read import cells as cellmod
 from grader.read.slicing import slice_statements
 from grader.read.statements import Reads, Statement, bound_name, effects, first_line, reads
@@ -51,26 +52,30 @@ class Submission:
     #: (cell, line) of the kept statements that do more than define or import: the code that
     #: runs before any graded call
     computes: tuple[tuple[int, int], ...] = ()
+    #: the language the notebook asks its feedback in (its metadata.grader.lang), or None
+    lang: str | None = None
 
     def running(self, most: int = 3) -> str:
         """Where the kept code that computes something at top level is, for a student told that
         it failed: 'line 2 of cell 3 (“W = init()”), line 5 of cell 4 (…)'."""
-        places = [place(cell, line, self.heads) for cell, line in self.computes[:most]]
+        places = ", ".join(place(cell, line, self.heads) for cell, line in self.computes[:most])
         more = len(self.computes) - most
-        return ", ".join(places) + (f" and {more} more" if more > 0 else "")
+        return _("{places} and {more} more", places=places, more=more) if more > 0 else places
 
     def describe_line(self, lineno: int) -> str:
         """Where line `lineno` (1-based) of `source` came from: 'line 3 of cell 7 (“def f(x):”)'."""
         if 1 <= lineno <= len(self.line_origin):
             return place(*self.line_origin[lineno - 1], self.heads)
-        return f"line {lineno} (not from the notebook)"
+        return _("line {line} (not from the notebook)", line=lineno)
 
 
 def place(cell: int, line: int, heads: Sequence[str]) -> str:
     """'line 3 of cell 7 (“def lstm_forward(X, W, b):”)': the cell by its position and its
     first line, which is how a student finds it."""
     head = heads[cell - 1] if 1 <= cell <= len(heads) else ""
-    return f"line {line} of cell {cell}" + (f" (“{head}”)" if head else "")
+    if head:
+        return _("line {line} of cell {cell} (“{head}”)", line=line, cell=cell, head=head)
+    return _("line {line} of cell {cell}", line=line, cell=cell)
 
 
 #: statements of the handout's cells (by id; their trees live in grader.read.cells): their
@@ -109,17 +114,18 @@ def extract_cells(code_cells: list, submission_id: str, path: Path | None = None
     for number, src in enumerate(code_cells, start=1):
         if not isinstance(src, str):
             heads.append("")
-            notes.append(f"cell {number}: source is not text; cell ignored")
+            notes.append(_("cell {number}: source is not text; cell ignored", number=number))
             continue
         parsed = cellmod.cell(src)
         heads.append(cellmod.head(parsed.text if parsed.text else src))
         if parsed.skip:
-            notes.append(f"cell {number} skipped: {parsed.skip}")
+            notes.append(_("cell {number} skipped: {reason}", number=number, reason=parsed.skip))
             continue
         if parsed.tree is None:
             broken[number] = (parsed.text, parsed.error)
-            notes.append(f"cell {number} (“{heads[-1]}”) has "
-                         f"{cellmod.syntax_error_words(parsed.error)}: none of it runs")
+            notes.append(_("cell {number} (“{head}”) has {error}: none of it runs",
+                           number=number, head=heads[-1],
+                           error=cellmod.syntax_error_words(parsed.error)))
             continue
         if parsed.stripped:
             magic_cells[number] = parsed.stripped
@@ -128,8 +134,11 @@ def extract_cells(code_cells: list, submission_id: str, path: Path | None = None
             stmts.append(Statement(number, node, lines, _effects_of(node)))
     if magic_cells:
         count = sum(magic_cells.values())
-        notes.append(f"stripped {count} IPython magic/shell line{'s' * (count != 1)} "
-                     f"(cell{'s' * (len(magic_cells) != 1)} {', '.join(map(str, magic_cells))})")
+        cells = ", ".join(map(str, magic_cells))
+        notes.append(ngettext("stripped {count} IPython magic/shell line ({cells})",
+                              "stripped {count} IPython magic/shell lines ({cells})", count,
+                              cells=ngettext("cell {numbers}", "cells {numbers}",
+                                             len(magic_cells), numbers=cells)))
     return _assemble(stmts, roots, heads, broken, submission_id, path, notes)
 
 
@@ -322,20 +331,30 @@ def _reading_notes(sliced, stmts, heads, broken) -> list[str]:
         r, b = stmts[reader], stmts[binder]
         where = place(r.cell, r.first_read(name), heads)
         if moved:
-            verb = "defines" if b.effects.defines or b.effects.imports else "assigns"
-            notes.append(f"{where} uses `{name}` before {place(b.cell, b.node.lineno, heads)} "
-                         f"{verb} it: run top to bottom, the notebook would stop there; it is "
-                         f"graded as if that line had run first")
+            there = place(b.cell, b.node.lineno, heads)
+            if b.effects.defines or b.effects.imports:
+                notes.append(_("{where} uses `{name}` before {there} defines it: run top to "
+                               "bottom, the notebook would stop there; it is graded as if that "
+                               "line had run first", where=where, name=name, there=there))
+            else:
+                notes.append(_("{where} uses `{name}` before {there} assigns it: run top to "
+                               "bottom, the notebook would stop there; it is graded as if that "
+                               "line had run first", where=where, name=name, there=there))
         else:
-            notes.append(f"{where} reads `{name}` before {place(b.cell, b.node.lineno, heads)} "
-                         f"assigns it: run top to bottom, it raises NameError there")
+            notes.append(_("{where} reads `{name}` before {there} assigns it: run top to "
+                           "bottom, it raises NameError there", where=where, name=name,
+                           there=place(b.cell, b.node.lineno, heads)))
     for name, reader in sorted(set(sliced.unbound), key=lambda u: (u[1], u[0])):
         r = stmts[reader]
         also = _assigned_in_broken(name, broken)
-        tail = (f"; it is assigned only in cell {also}, which has a syntax error" if also
-                else "")
-        notes.append(f"{place(r.cell, r.first_read(name), heads)} reads `{name}`, which is "
-                     f"never assigned in your notebook{tail}")
+        where = place(r.cell, r.first_read(name), heads)
+        if also:
+            notes.append(_("{where} reads `{name}`, which is never assigned in your notebook; "
+                           "it is assigned only in cell {cell}, which has a syntax error",
+                           where=where, name=name, cell=also))
+        else:
+            notes.append(_("{where} reads `{name}`, which is never assigned in your notebook",
+                           where=where, name=name))
     return notes
 
 
@@ -355,5 +374,5 @@ def _broken_definition(root: str, broken, heads) -> str:
     if cell is None:
         return ""
     error = broken[cell][1]
-    return (f"cell {cell} (“{heads[cell - 1]}”) defines it but has "
-            f"{cellmod.syntax_error_words(error)}, so none of that cell runs")
+    return _("cell {cell} (“{head}”) defines it but has {error}, so none of that cell runs",
+             cell=cell, head=heads[cell - 1], error=cellmod.syntax_error_words(error))

@@ -17,6 +17,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from grader.i18n import N_, _
 from grader.read import notebook_schema
 
 if TYPE_CHECKING:
@@ -56,30 +57,49 @@ def read_code_cells(path: Path, max_bytes: int = 64 * 2**20,
 
     A current-format notebook is validated as the JSON it is, without being turned into a
     NotebookNode (a third of the reading time, outputs and all)."""
+    return read_cells_and_language(path, max_bytes, max_code)[:2]
+
+
+def read_cells_and_language(path: Path, max_bytes: int = 64 * 2**20,
+                            max_code: int = MAX_CODE_CHARS) -> tuple[list[str], list[str], str | None]:
+    """read_code_cells, and the language the notebook asks its feedback in (`language`)."""
     nb, notes = _read(Path(path), max_bytes, max_code, as_node=False)
     sources, cell_notes = code_cells(nb)
-    return sources, notes + cell_notes
+    return sources, notes + cell_notes, language(nb)
+
+
+def language(nb) -> str | None:
+    """The notebook's metadata.grader.lang ("ko"): the language of its feedback, which the
+    handouts `grader build` makes in another language carry. None when it names none (nbformat
+    has no field for a notebook's natural language; metadata.language_info is the kernel's)."""
+    metadata = nb.get("metadata") if isinstance(nb, dict) else None
+    grader = metadata.get("grader") if isinstance(metadata, dict) else None
+    lang = grader.get("lang") if isinstance(grader, dict) else None
+    return lang if isinstance(lang, str) and lang else None
 
 
 def _read(path: Path, max_bytes: int, max_code: int, as_node: bool):
     name = path.name
     if path.is_dir():
-        raise SubmissionError(f"{name}: is a directory, not a notebook file")
+        raise SubmissionError(_("{name}: is a directory, not a notebook file", name=name))
     if not path.is_file():
-        raise SubmissionError(f"{name}: no such file" if not path.exists() else f"{name}: not a regular file")
+        raise SubmissionError(_("{name}: no such file", name=name) if not path.exists()
+                              else _("{name}: not a regular file", name=name))
     try:
         with path.open("rb") as f:
             data = f.read(max_bytes + 1)
     except OSError as e:
-        raise SubmissionError(f"{name}: cannot be read ({e.strerror or e})") from None
+        raise SubmissionError(_("{name}: cannot be read ({problem})", name=name,
+                                problem=e.strerror or e)) from None
     if len(data) > max_bytes:
-        raise SubmissionError(f"{name}: file too large (over {max_bytes} bytes)")
+        raise SubmissionError(_("{name}: file too large (over {limit} bytes)", name=name,
+                                limit=max_bytes))
     notes: list[str] = []
     nb = _parse(name, _decode(name, data), notes, as_node)
     code = sum(len(source) for source in code_cells(nb)[0])
     if code > max_code:
-        raise SubmissionError(f"{name}: too much code ({code} characters in its code cells; "
-                              f"at most {max_code})")
+        raise SubmissionError(_("{name}: too much code ({code} characters in its code cells; "
+                                "at most {limit})", name=name, code=code, limit=max_code))
     return nb, notes
 
 
@@ -129,7 +149,8 @@ def code_cells(nb) -> tuple[list[str], list[str]]:
             continue
         source = _text(cell.get("source", ""))
         if source is None:
-            notes.append(f"cell {len(sources) + 1}: source is not text; cell ignored")
+            notes.append(_("cell {number}: source is not text; cell ignored",
+                           number=len(sources) + 1))
             source = ""
         sources.append(source)
     return sources, notes
@@ -145,15 +166,17 @@ def _text(source) -> str | None:
 
 def _decode(name: str, data: bytes) -> str:
     if not data.strip():
-        raise SubmissionError(f"{name}: empty file")
+        raise SubmissionError(_("{name}: empty file", name=name))
     skipped = len(_BOM) if data.startswith(_BOM) else 0
     try:
         text = data[skipped:].decode("utf-8")
     except UnicodeDecodeError as e:
         at = e.start + skipped
-        raise SubmissionError(f"{name}: not UTF-8 text (invalid byte 0x{data[at]:02x} at offset {at})") from None
+        raise SubmissionError(_("{name}: not UTF-8 text (invalid byte 0x{byte} at offset {at})",
+                                name=name, byte=format(data[at], "02x"), at=at)) from None
     if "\x00" in text:
-        raise SubmissionError(f"{name}: binary data, not a notebook (NUL byte at offset {text.index(chr(0))})")
+        raise SubmissionError(_("{name}: binary data, not a notebook (NUL byte at offset {at})",
+                                name=name, at=text.index(chr(0))))
     return text
 
 
@@ -166,16 +189,21 @@ def _parse(name: str, text: str, notes: list[str], as_node: bool = True):
         # the text ran out: at its end, inside a string, or inside a final number or true/false/null
         if e.msg.startswith("Unterminated string") or (len(rest) < 6 and re.fullmatch(r"[\w.+-]*", rest)):
             line, column = text.count("\n", 0, end) + 1, end - text.rfind("\n", 0, end)
-            raise SubmissionError(f"{name}: not valid JSON (truncated at line {line}, column {column})") from None
+            raise SubmissionError(_("{name}: not valid JSON (truncated at line {line}, column "
+                                    "{column})", name=name, line=line, column=column)) from None
         msg = e.msg.removesuffix(" at")
-        raise SubmissionError(f"{name}: not valid JSON ({msg} at line {e.lineno}, column {e.colno})") from None
+        raise SubmissionError(_("{name}: not valid JSON ({problem} at line {line}, column "
+                                "{column})", name=name, problem=msg, line=e.lineno,
+                                column=e.colno)) from None
     except RecursionError:
-        raise SubmissionError(f"{name}: not valid JSON (nested too deeply)") from None
+        raise SubmissionError(_("{name}: not valid JSON (nested too deeply)", name=name)) from None
     if not isinstance(data, dict):
-        kind = {list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(type(data), "a number")
-        raise SubmissionError(f"{name}: JSON but not a notebook (top level is {kind}, not an object with 'cells')")
+        kind = _({list: N_("a list"), str: N_("a string"), bool: N_("a boolean"),
+                  type(None): N_("null")}.get(type(data), N_("a number")))
+        raise SubmissionError(_("{name}: JSON but not a notebook (top level is {kind}, not an "
+                                "object with 'cells')", name=name, kind=kind))
     if not isinstance(data.get("cells"), list) and not isinstance(data.get("worksheets"), list):
-        raise SubmissionError(f"{name}: JSON but not a notebook (no 'cells' list)")
+        raise SubmissionError(_("{name}: JSON but not a notebook (no 'cells' list)", name=name))
     major = data.get("nbformat")
     if major in (3, 4) or (major in (1, 2) and "worksheets" in data):
         if not as_node and _current(data) and _valid_as_is(data):
@@ -183,12 +211,16 @@ def _parse(name: str, text: str, notes: list[str], as_node: bool = True):
         nb, problem = _strict(data)
         if nb is not None:
             if problem:
-                notes.append(f"{name}: does not pass strict notebook validation ({problem}); code cells read anyway")
+                notes.append(_("{name}: does not pass strict notebook validation ({problem}); "
+                               "code cells read anyway", name=name, problem=problem))
             return nb
-        notes.append(f"{name}: not a well-formed nbformat {major} notebook ({problem}); code cells salvaged")
+        notes.append(_("{name}: not a well-formed nbformat {major} notebook ({problem}); code "
+                       "cells salvaged", name=name, major=major, problem=problem))
+    elif major is None:
+        notes.append(_("{name}: no 'nbformat' version field; code cells read as v4", name=name))
     else:
-        what = "no 'nbformat' version field" if major is None else f"unknown notebook format version {major!r}"
-        notes.append(f"{name}: {what}; code cells read as v4")
+        notes.append(_("{name}: unknown notebook format version {major}; code cells read as v4",
+                       name=name, major=repr(major)))
     return _salvage(data, notes)
 
 
@@ -252,7 +284,8 @@ def _salvage(data: dict, notes: list[str]) -> nbformat.NotebookNode:
         source = _text(cell.get("source", cell.get("input", "")))
         if cell.get("cell_type") == "code":
             if source is None:
-                notes.append(f"cell {sum(c.cell_type == 'code' for c in nb.cells) + 1}: source is not text; cell ignored")
+                notes.append(_("cell {number}: source is not text; cell ignored",
+                               number=sum(c.cell_type == "code" for c in nb.cells) + 1))
             nb.cells.append(nbformat.v4.new_code_cell(source or ""))
         else:
             nb.cells.append(nbformat.v4.new_markdown_cell(source or ""))

@@ -7,13 +7,15 @@ It knows nothing about grading.
 """
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
+from grader import i18n
 from grader.read.cells import strip_magics
 from grader.read.extract import Submission, extract_cells, extract_source, remember_cells
-from grader.read.notebook import (SubmissionError, code_cells, read_code_cells, read_notebook,
-                                  read_notes)
+from grader.read.notebook import (SubmissionError, code_cells, read_cells_and_language,
+                                  read_code_cells, read_notebook, read_notes)
 
 __all__ = ["Submission", "SubmissionError", "read_notebook", "extract", "extract_source",
            "load_submission", "strip_magics",
@@ -33,8 +35,10 @@ def load_submission(path: Path, submission_id: str | None = None,
     """Read and extract one notebook file (the slice that binds `roots`, as `extract`); the id
     defaults to the file stem. Raises SubmissionError."""
     path = Path(path)
-    sources, notes = read_code_cells(path)
-    return extract_cells(sources, submission_id or path.stem, path, notes, roots)
+    sources, notes, lang = read_cells_and_language(path)
+    with i18n.notebook(lang):  # its notes in the language it asks for (unless --lang chose)
+        submission = extract_cells(sources, submission_id or path.stem, path, notes, roots)
+    return dataclasses.replace(submission, lang=lang)
 
 
 def remember_handout(path: Path | None) -> None:

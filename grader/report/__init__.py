@@ -6,6 +6,10 @@ figures inlined as base64 PNG data URIs; they hold no script and load nothing. A
 shows the same text as results.json (the summary and each test's Markdown output); hidden tests
 show only their name and whether they passed, never inputs, expected values or pictures.
 Figures are drawn only for failing public tests whose mistake a picture explains.
+
+Pages are in the current language (grader.i18n): the templates' words are marked with `_()` and
+`ngettext()` (HTML-safe: the template's own markup is kept, the values put in are escaped), the
+assignment's title and test names come from its catalogue.
 """
 import functools
 import html
@@ -14,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader import __version__
+from grader import __version__, i18n
 from grader.results import results_json as results
 from grader.report import figures, stats
 
@@ -32,7 +36,35 @@ def _environment():
                              undefined=jinja2.StrictUndefined)
     env.filters["md"] = markdown
     env.filters["num"] = lambda value: f"{round(value, 2):g}"
+    env.filters["text"] = i18n.text  # an assignment's words (test names)
+    env.globals.update(_=_html, ngettext=_html_plural, badge=_badge, link=_link)
     return env
+
+
+def _html(template: str, **values):
+    """A template's words in the current language as HTML: its markup kept, values escaped."""
+    from markupsafe import Markup
+
+    return Markup(i18n.translated(template)).format(**values)
+
+
+def _html_plural(singular: str, plural: str, count: int, **values):
+    from markupsafe import Markup
+
+    return Markup(i18n.catalogue(i18n.language()).ngettext(singular, plural, count)).format(
+        count=count, **values)
+
+
+def _badge(status: str) -> str:
+    return {"passed": i18n._("✓ passed"), "partial": i18n._("◐ partly")}.get(
+        status, i18n._("✗ failed"))
+
+
+def _link(view):
+    """A link to a test's place on the page, named by the test."""
+    from markupsafe import Markup
+
+    return Markup('<a href="#{}">{}</a>').format(view.anchor, view.name)
 
 
 # ---- the Markdown of results.json, as HTML --------------------------------------------------
@@ -105,7 +137,7 @@ def _test_views(graded, draw: bool) -> list:
     views, drawn = [], {}
     for index, verdict in enumerate(graded.verdicts, 1):
         hidden = verdict.case.visibility == "hidden"
-        view = TestView(index, verdict.case.name, verdict.case.function, hidden,
+        view = TestView(index, i18n.text(verdict.case.name), verdict.case.function, hidden,
                         _status(verdict), verdict.score, verdict.case.points,
                         results.test_output(verdict))
         if draw and not hidden and not verdict.passed and not graded.error:
@@ -149,10 +181,10 @@ def feedback_page(graded, assignment, draw: bool = True) -> str:
         assignment=assignment, graded=graded, max_score=max_score,
         percent=100 * graded.score / max_score if max_score else 0,
         sections=sections, notes=graded.notes, error=graded.error,
-        first_failure=first_failure,
+        first_failure=first_failure, lang=i18n.language(), title=i18n.text(assignment.title),
         public_passed=sum(v.status == "passed" for v in public), public_total=len(public),
         hidden_passed=sum(v.status == "passed" for v in hidden), hidden_total=len(hidden),
-        legend=figures.LEGEND, version=__version__)
+        legend=i18n._(figures.LEGEND), version=__version__)
 
 
 # ---- the instructor's summary ---------------------------------------------------------------
@@ -176,12 +208,14 @@ def summary_page(graded_list, assignment, links: bool = True) -> str:
                                         else "") if codes else "",
             "link": f"{graded.id}/{FEEDBACK}" if links else None})
     return _environment().get_template("summary.html.j2").render(
+        lang=i18n.language(), title=i18n.text(assignment.title),
         assignment=assignment, summary=stats.scores(graded_list), tests=tests, diagnoses=top,
         more_diagnoses=len(found) - len(top), submissions=submissions,
         full_marks=sum(1 for s in scores if s >= assignment.max_score),
         broken=sum(1 for g in graded_list if g.error),
         histogram=figures.score_histogram(scores, assignment.max_score) if scores else None,
-        pass_chart=figures.pass_rate_chart([(t.name, t.rate, t.visibility == "hidden")
+        pass_chart=figures.pass_rate_chart([(figures.drawable(i18n.text(t.name), t.name),
+                                             t.rate, t.visibility == "hidden")
                                             for t in tests]) if tests and scores else None,
         diagnosis_chart=figures.diagnosis_chart([(_chart_label(d), d.share) for d in top])
         if top else None,
@@ -191,7 +225,7 @@ def summary_page(graded_list, assignment, links: bool = True) -> str:
 def _chart_label(diagnosis) -> str:
     """A diagnosis by its title, or by its code where the title is a long sentence."""
     if diagnosis.code in stats.TITLES or len(diagnosis.title) <= 48:
-        return diagnosis.title
+        return figures.drawable(diagnosis.title, diagnosis.code)
     return diagnosis.code
 
 

@@ -4,12 +4,23 @@ on the axes), and the class charts of the instructor's summary.
 
 matplotlib's object API with the Agg canvas only: no pyplot state, no display, safe to call
 from any thread.
+
+The words drawn into a picture are in the current language when a font that draws them is
+installed (for Korean: Nanum, Noto CJK, ...; matplotlib falls back to it glyph by glyph), in
+English otherwise: a picture never shows empty boxes. Captions and the legend are HTML, always
+in the current language.
 """
 import base64
+import functools
+import glob
 import io
+import re
 import time
 
 import numpy as np
+
+from grader import i18n
+from grader.i18n import N_
 
 #: diagnosis codes of a constant factor or swapped outputs: the picture would only show the
 #: reference's own pattern, the sentence says it all.
@@ -23,6 +34,16 @@ GREEN, AMBER, RED, GREY, BLUE = "#2f9e44", "#e8a317", "#d64545", "#9aa5b1", "#3b
 DPI = 100
 
 
+#: font families that draw Hangul, and where their files usually are (a font installed after
+#: matplotlib built its font cache is only found by its file)
+HANGUL_FAMILIES = ("NanumGothic", "Noto Sans CJK KR", "Noto Sans KR", "Noto Sans CJK JP",
+                   "Apple SD Gothic Neo", "Malgun Gothic", "UnDotum")
+HANGUL_FILES = ("/usr/share/fonts/truetype/nanum/NanumGothic.ttf",
+                "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+                "/usr/share/fonts/truetype/unfonts-core/UnDotum.ttf")
+_HANGUL = re.compile("[\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3]")
+
+
 def load() -> float:
     """Import matplotlib (about a second, once per process; pages without figures never do);
     returns the seconds it took."""
@@ -30,7 +51,46 @@ def load() -> float:
     from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: F401
     from matplotlib.figure import Figure  # noqa: F401
 
+    if i18n.language() != i18n.DEFAULT:
+        hangul_family()
     return time.perf_counter() - began
+
+
+@functools.lru_cache(maxsize=1)
+def hangul_family() -> str | None:
+    """The family of an installed font that draws Hangul, made matplotlib's fallback after its
+    own font; None when there is none."""
+    import matplotlib
+    from matplotlib import font_manager
+
+    known = {f.name for f in font_manager.fontManager.ttflist}
+    found = next((family for family in HANGUL_FAMILIES if family in known), None)
+    if found is None:
+        for path in HANGUL_FILES + tuple(glob.glob("/usr/share/fonts/**/Nanum*.ttf",
+                                                   recursive=True))[:1]:
+            try:
+                font_manager.fontManager.addfont(path)
+                found = font_manager.FontProperties(fname=path).get_name()
+                break
+            except (OSError, RuntimeError, ValueError):
+                continue
+    if found:
+        matplotlib.rcParams["font.family"] = ["sans-serif"]
+        matplotlib.rcParams["font.sans-serif"] = ["DejaVu Sans", found]
+    return found
+
+
+def _words(template: str, **values) -> str:
+    """Words to draw into a picture: in the current language when a font draws them."""
+    text = i18n._(template, **values)
+    if _HANGUL.search(text) and hangul_family() is None:
+        return template.format(**values) if values else template
+    return text
+
+
+def drawable(text: str, fallback: str) -> str:
+    """`text` where a font draws it, else `fallback` (for labels made elsewhere)."""
+    return fallback if _HANGUL.search(text) and hangul_family() is None else text
 
 
 def _figure(width: float, height: float, left=0.8, bottom=0.55, right=0.2, top=0.35,
@@ -115,7 +175,8 @@ def _reduce(evidence):
     note = ""
     if dropped:
         sizes = " × ".join(str(values.shape[a]) for a in dropped)
-        note = f"each cell shows the largest difference over the other {sizes} entries"
+        note = i18n._("each cell shows the largest difference over the other {sizes} entries",
+                      sizes=sizes)
     order = sorted(keep)
     reduced = _signed_extreme(values, dropped)  # remaining axes in increasing order
     kinds = []
@@ -134,14 +195,14 @@ def _reduce(evidence):
 
 def _axis_name(kind, axis, evidence, ndim, other_kinds):
     if kind == "time":
-        return "time step"
+        return _words(N_("time step"))
     if kind == "block":
-        return "gate block"
+        return _words(N_("gate block"))
     if axis == 0 and ndim >= 2 and "time" in other_kinds and evidence.time_axis != 0:
-        return "sequence (row of the batch)"
+        return _words(N_("sequence (row of the batch)"))
     if ndim == 2:
-        return "row" if axis == 0 else "column"
-    return f"index along axis {axis}" if ndim > 2 else "entry"
+        return _words(N_("row")) if axis == 0 else _words(N_("column"))
+    return _words(N_("index along axis {axis}"), axis=axis) if ndim > 2 else _words(N_("entry"))
 
 
 def _block_ticks(axes, size, blocks, horizontal=True):
@@ -188,7 +249,7 @@ def difference_figure(evidence) -> tuple[str, str]:
         axes.set_ylim(-1.08 * limit, 1.08 * limit)
         axes.set_xlabel(_axis_name(kinds[0], order[0], evidence, ndim, kinds), color=MUTED,
                         fontsize=9)
-        axes.set_ylabel("yours − reference", color=MUTED, fontsize=9)
+        axes.set_ylabel(_words(N_("yours − reference")), color=MUTED, fontsize=9)
     else:
         rows, columns = values.shape
         width = min(7.2, max(4.2, 1.6 + 0.32 * columns))
@@ -199,7 +260,7 @@ def difference_figure(evidence) -> tuple[str, str]:
                             interpolation="nearest")
         colorbar = figure.colorbar(image, cax=bar)
         colorbar.ax.tick_params(labelsize=7, colors=MUTED)
-        colorbar.set_label("yours − reference", fontsize=8, color=MUTED)
+        colorbar.set_label(_words(N_("yours − reference")), fontsize=8, color=MUTED)
         for position, (kind, axis) in enumerate(zip(kinds, order)):
             horizontal = position == 1
             size = values.shape[position]
@@ -213,15 +274,19 @@ def difference_figure(evidence) -> tuple[str, str]:
             name = _axis_name(kind, axis, evidence, ndim, kinds)
             (axes.set_xlabel if horizontal else axes.set_ylabel)(name, color=MUTED, fontsize=9)
     _style(axes)
-    axes.set_title(f"your {label} − the reference", fontsize=10, loc="left")
-    caption = f"Where your {label} differs from the reference"
-    caption += f" ({note})." if note else "."
+    axes.set_title(_words(N_("your {label} − the reference"), label=label), fontsize=10,
+                   loc="left")
+    if note:
+        caption = i18n._("Where your {label} differs from the reference ({note}).", label=label,
+                         note=note)
+    else:
+        caption = i18n._("Where your {label} differs from the reference.", label=label)
     return data_uri(figure), caption
 
 
 #: what the colours of every difference figure mean, said once per test on the page
-LEGEND = ("Red where yours is larger than the reference, blue where it is smaller, white where "
-          "it matches; differences are relative to the largest reference value.")
+LEGEND = N_("Red where yours is larger than the reference, blue where it is smaller, white "
+            "where it matches; differences are relative to the largest reference value.")
 
 
 # ---- class charts for the instructor --------------------------------------------------------
@@ -233,11 +298,13 @@ def score_histogram(scores: list, max_score: float) -> str:
     axes.hist(scores, bins=bins, color=BLUE, edgecolor="white")
     if scores:
         mean = float(np.mean(scores))
-        axes.axvline(mean, color=AMBER, linewidth=2, label=f"mean {mean:.1f}")
+        axes.axvline(mean, color=AMBER, linewidth=2,
+                     label=_words(N_("mean {mean}"), mean=format(mean, ".1f")))
         axes.legend(frameon=False, fontsize=8)
     axes.set_xlim(0, top)
-    axes.set_xlabel(f"score (out of {max_score:g})", color=MUTED, fontsize=9)
-    axes.set_ylabel("submissions", color=MUTED, fontsize=9)
+    axes.set_xlabel(_words(N_("score (out of {max_score})"), max_score=format(max_score, "g")),
+                    color=MUTED, fontsize=9)
+    axes.set_ylabel(_words(N_("submissions")), color=MUTED, fontsize=9)
     axes.yaxis.get_major_locator().set_params(integer=True)
     _style(axes)
     return data_uri(figure)
@@ -261,7 +328,8 @@ def pass_rate_chart(rows: list) -> str:
     axes.set_yticks(positions, names, fontsize=7)
     axes.invert_yaxis()
     axes.set_xlim(0, 108)
-    axes.set_xlabel("% of submissions passing (hatched: hidden test)", color=MUTED, fontsize=9)
+    axes.set_xlabel(_words(N_("submissions passing, in percent (hatched: hidden test)")), color=MUTED,
+                    fontsize=9)
     _style(axes)
     return data_uri(figure)
 
@@ -277,7 +345,8 @@ def diagnosis_chart(rows: list) -> str:
     axes.set_yticks(positions, [_shorten(t, 56) for t, _ in rows], fontsize=8)
     axes.invert_yaxis()
     axes.set_xlim(0, 110)
-    axes.set_xlabel("% of submissions with this diagnosis", color=MUTED, fontsize=9)
+    axes.set_xlabel(_words(N_("submissions with this diagnosis, in percent")), color=MUTED,
+                    fontsize=9)
     _style(axes)
     return data_uri(figure)
 

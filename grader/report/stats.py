@@ -5,31 +5,33 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 
+from grader.i18n import N_, _
+
 #: short names of the generic diagnosis codes (grader.judge.diagnose, grader.judge, the sandbox);
 #: an assignment's own codes are named by the first clause of their message.
 TITLES = {
-    "scale:N": "summed over the batch (N× too large)",
-    "scale:1/N": "1/N applied twice",
-    "global": "divides by a notebook global instead of the batch size",
-    "sign": "wrong sign",
-    "scale:2": "a factor 2 missing or extra",
-    "scale": "a wrong constant factor",
-    "swap": "returned values swapped",
-    "transpose": "transposed result",
-    "shape": "wrong shape",
-    "steps": "wrong at some time steps",
-    "blocks": "wrong in some gate blocks",
-    "other": "wrong values, no known pattern",
-    "gradcheck": "gradient check fails against their own forward",
-    "todo": "TODO not filled in (NotImplementedError)",
-    "missing": "function not defined",
-    "exception": "raised an exception",
-    "type": "returned the wrong structure",
-    "inplace": "modified an input in place",
-    "overflow": "overflow on large inputs",
-    "timeout": "ran out of time",
-    "unreadable": "notebook could not be read",
-    "sandbox": "sandbox failure",
+    "scale:N": N_("summed over the batch (N× too large)"),
+    "scale:1/N": N_("1/N applied twice"),
+    "global": N_("divides by a notebook global instead of the batch size"),
+    "sign": N_("wrong sign"),
+    "scale:2": N_("a factor 2 missing or extra"),
+    "scale": N_("a wrong constant factor"),
+    "swap": N_("returned values swapped"),
+    "transpose": N_("transposed result"),
+    "shape": N_("wrong shape"),
+    "steps": N_("wrong at some time steps"),
+    "blocks": N_("wrong in some gate blocks"),
+    "other": N_("wrong values, no known pattern"),
+    "gradcheck": N_("gradient check fails against their own forward"),
+    "todo": N_("TODO not filled in (NotImplementedError)"),
+    "missing": N_("function not defined"),
+    "exception": N_("raised an exception"),
+    "type": N_("returned the wrong structure"),
+    "inplace": N_("modified an input in place"),
+    "overflow": N_("overflow on large inputs"),
+    "timeout": N_("ran out of time"),
+    "unreadable": N_("notebook could not be read"),
+    "sandbox": N_("sandbox failure"),
 }
 
 
@@ -64,12 +66,14 @@ class DiagnosisStats:
 
 
 def title_of(code: str, message: str) -> str:
+    """A diagnosis by a short title in the current language: a generic code's, or the first
+    clause of an assignment's message."""
     if code in TITLES:
-        return TITLES[code]
+        return _(TITLES[code])
     if code.startswith("scale:1/"):
-        return f"averaged over {code[8:]} where the loss sums"
+        return _("averaged over {dim} where the loss sums", dim=code[8:])
     if code.startswith("scale:"):
-        return f"summed over {code[6:]} once too often"
+        return _("summed over {dim} once too often", dim=code[6:])
     clause = message.split(": ")[0].split(". ")[0].rstrip(".")
     return clause if len(clause) <= 90 else clause[:89] + "…"
 

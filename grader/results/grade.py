@@ -83,9 +83,10 @@ def _setup_notes(errors: list, submission: Submission) -> list:
     for error in errors:
         where = ""
         if error.get("lines"):
-            where = f" at {submission.describe_line(error['lines'][-1][0])}"
-        notes.append(f"Running your notebook's code failed{where}: {error['type']}: "
-                     f"{error['message']}".rstrip(": "))
+            where = _(" at {places}", places=submission.describe_line(error["lines"][-1][0]))
+        failure = f"{error['type']}: {error['message']}".rstrip(": ")
+        notes.append(_("Running your notebook's code failed{where}: {error}", where=where,
+                       error=failure))
     return notes
 
 

@@ -8,7 +8,7 @@ import csv
 import json
 from pathlib import Path
 
-from grader import __version__
+from grader import __version__, i18n
 from grader.i18n import _
 
 VISIBILITY = {"public": "visible", "hidden": "after_published"}
@@ -24,7 +24,8 @@ def test_output(verdict) -> str:
         return _("Passed.") if verdict.passed else _("Failed (hidden test: no details are "
                                                      "shown).")
     if verdict.passed:
-        return _("Passed.") + (f" {verdict.case.description}" if verdict.case.description else "")
+        description = verdict.case.description
+        return _("Passed.") + (f" {i18n.text(description)}" if description else "")
     head = _("Partly correct.") + " " if verdict.fraction > 0 else ""
     if len(verdict.messages) > 1:  # one Markdown item per mistake, as the feedback page shows
         return (head.strip() + "\n\n" if head else "") + "\n".join(
@@ -61,7 +62,7 @@ def to_gradescope(graded, assignment) -> dict:
         "visibility": "visible",
         "stdout_visibility": "hidden",
         "tests": [{
-            "name": v.case.name,
+            "name": i18n.text(v.case.name),
             "score": v.score,
             "max_score": v.case.points,
             "status": _status(v),
@@ -76,6 +77,7 @@ def to_gradescope(graded, assignment) -> dict:
             "grader_version": __version__,
             "isolation": graded.isolation,
             "max_score": assignment.max_score,
+            "lang": i18n.language(),
         },
     }
 
@@ -113,7 +115,7 @@ def report_text(graded, assignment) -> str:
         lines.append(f"{function}")
         for v in mine:
             mark = _("PASS") if v.passed else _("FAIL")
-            lines.append(f"  [{mark}] {v.case.name} ({v.score:g}/{v.case.points:g})")
+            lines.append(f"  [{mark}] {i18n.text(v.case.name)} ({v.score:g}/{v.case.points:g})")
             if not v.passed:
                 lines.extend(f"         {m}" for m in (v.messages if v.case.visibility ==
                                                         "public" else [_("(hidden test)")]))

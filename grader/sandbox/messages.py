@@ -9,6 +9,8 @@ import select
 import time
 from dataclasses import dataclass, field
 
+from grader.i18n import _
+
 from grader.course.cases import Call, Ref
 
 
@@ -154,29 +156,44 @@ def _send(fd: int, data: bytes, deadline: float, worker_fd: int) -> str | None:
 
 
 def _cause(problem: str, ended: str, limits: dict, timeout: float) -> str:
+    """What stopped the code, as the predicate of a sentence about it ("`f` took longer than
+    5 s ..."), in the current language."""
     if problem == "timeout":
-        return f"took longer than {timeout:g} s (an endless loop?)"
+        return _("took longer than {seconds} s (an endless loop?)", seconds=format(timeout, "g"))
     if problem == "too large":
-        return f"returned more than {limits['max_frame_mb']} MiB of output"
+        return _("returned more than {mb} MiB of output", mb=limits["max_frame_mb"])
     if problem == "protocol":
-        return "broke the result channel's protocol (wrote to it itself?)"
+        return _("broke the result channel's protocol (wrote to it itself?)")
     if problem == "memory":
-        return f"used more than {limits['memory_mb']} MiB of memory (all its processes together)"
+        return _("used more than {mb} MiB of memory (all its processes together)",
+                 mb=limits["memory_mb"])
     if "SIGXCPU" in ended:
-        return f"used more than {limits['cpu_seconds']} s of CPU time"
+        return _("used more than {seconds} s of CPU time", seconds=limits["cpu_seconds"])
     if "SIGKILL" in ended or "SIGSEGV" in ended:
-        return (f"was {ended}: out of memory (the limit is {limits['memory_mb']} MiB), a crash "
-                "in native code, or a signal your code sent itself?")
+        return _("was {ended}: out of memory (the limit is {mb} MiB), a crash in native code, or "
+                 "a signal your code sent itself?", ended=ended, mb=limits["memory_mb"])
     if ended.startswith("killed"):
-        return (f"was {ended}, sent to the process that runs your code: did your code signal "
-                "itself (os.kill, signal.raise_signal)?")
-    return f"ended the process that runs it: it {ended} (os._exit or sys.exit?)"
+        return _("was {ended}, sent to the process that runs your code: did your code signal "
+                 "itself (os.kill, signal.raise_signal)?", ended=ended)
+    return _("ended the process that runs it: it {ended} (os._exit or sys.exit?)", ended=ended)
+
+
+def _too_large(mb) -> str:
+    return _("returned more than {mb} MiB of output in all its tests", mb=mb)
+
+
+def _unreadable(problem) -> str:
+    return _("unreadable output ({problem})", problem=problem)
 
 
 def _lost(ended: str) -> str:
     """Why a submission stopped when its worker disappeared under it (WorkerLost)."""
-    how = f" ({ended})" if ended else ""
-    return ("your code stopped the process that runs it: the grader's worker process ended "
-            f"while your code ran{how}. Did it kill its parent process (os.kill(os.getppid(), "
-            "...)) or every process it could (os.kill(-1, ...))? The tests after that point "
-            "were not run")
+    if ended:
+        return _("your code stopped the process that runs it: the grader's worker process ended "
+                 "while your code ran ({ended}). Did it kill its parent process "
+                 "(os.kill(os.getppid(), ...)) or every process it could (os.kill(-1, ...))? The "
+                 "tests after that point were not run", ended=ended)
+    return _("your code stopped the process that runs it: the grader's worker process ended "
+             "while your code ran. Did it kill its parent process (os.kill(os.getppid(), ...)) "
+             "or every process it could (os.kill(-1, ...))? The tests after that point were not "
+             "run")

@@ -19,7 +19,7 @@ from grader.sandbox import harness, launch
 from grader.sandbox.launch import initial_mode
 from grader.sandbox.messages import (CallOutcome, CaseOutcome, RunOutcome,  # noqa: F401
                                      SandboxError, WorkerLost, _case_outcome, _cause, _error, _lost,
-                                     _send, _text, plan)
+                                     _send, _text, _too_large, _unreadable, plan)
 
 DEFAULT_LIMITS = {
     "memory_mb": 2048,       # address space of one child
@@ -350,8 +350,8 @@ class Worker:
                    if isinstance(a, np.ndarray))
         budget[0] -= size
         if budget[0] < 0:
-            return CaseOutcome(failure="too large", detail="returned more than "
-                               f"{self.limits['total_output_mb']} MiB of output in all its tests")
+            return CaseOutcome(failure="too large",
+                               detail=_too_large(self.limits["total_output_mb"]))
         return outcome
 
     @staticmethod
@@ -373,7 +373,7 @@ class Worker:
                 raise SandboxError("report for the wrong case")
             return _case_outcome(data, case.calls, arrays)
         except (wire.WireError, SandboxError) as exc:
-            return CaseOutcome(failure="protocol", detail=f"unreadable output ({exc})")
+            return CaseOutcome(failure="protocol", detail=_unreadable(exc))
 
 
 
