@@ -201,10 +201,14 @@ def test_pick_chooses_the_notebook_of_a_folder_holding_several(mixed, tmp_path, 
 
 
 def test_a_file_that_is_not_a_notebook_is_refused_before_grading(mixed, tmp_path):
-    for name, words in (("submissions.zip", "an archive"), ("hw.py", "not a notebook")):
+    for name, words in (("hw.tar.gz", "an archive"), ("hw.py", "not a notebook")):
+        (mixed / name).write_bytes(b"\x1f\x8b" if name.endswith(".gz") else b"pass\n")
         result, rows, book = grade_mixed(mixed / name, tmp_path)
         assert result.exit_code == 2 and words in result.output and name in result.output
         assert not rows and not book.exists()
+    # a zip is a download: unpacked and graded (tests/test_lms_intake.py)
+    result, rows, book = grade_mixed(mixed / "submissions.zip", tmp_path)
+    assert result.exit_code == 0 and set(rows) == {"dan"}, result.output
     bad = CliRunner().invoke(main, ["grade", "rnn_linear", str(mixed), "--pick", "latest"])
     assert bad.exit_code == 2 and "newest|name=PATTERN" in bad.output
 

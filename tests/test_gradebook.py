@@ -144,11 +144,13 @@ def test_upgrade_from_version_1_keeps_old_runs(tmp_path):
     db.close()
 
     with Gradebook(path) as book:
-        assert book.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert book.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
         (old,) = book.history("erin")
         assert (old.score, old.max_score, old.grader_version, old.content_hash) == (7, 13, "0.0.9",
                                                                                     "ab12")
         assert old.path is None and old.isolation is None  # columns added by version 2
+        assert old.late is None and old.submitted_at is None  # added by version 3
+        assert book.roster() == []
         assert old.failed == ["output_gradient: a batch of 7"]
         # the assignments table of version 2 is filled from the old runs
         assert book.assignments() == [("rnn_linear", "rnn_linear", 13.0)]

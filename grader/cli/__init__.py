@@ -16,14 +16,16 @@ from grader.cli import authoring as authoring_cli  # noqa: E402
 from grader.cli import gradebook as gradebook_cli  # noqa: E402
 from grader.cli import recording  # noqa: E402
 from grader.cli.batch import grade_batch, prestart  # noqa: E402
+from grader.cli.language import lang_option  # noqa: E402
 from grader.cli.recording import _fail  # noqa: E402
+from grader.course import settings  # noqa: E402
 from grader.course.assignment import (COURSE_HELP, AssignmentError, available,  # noqa: E402
                                       default_out, find_course, load, load_public)
 from grader.export import bundles as export_cli  # noqa: E402
 from grader.export import classroom  # noqa: E402
-from grader.gradebook.options import output_options, pick_option, recording_options  # noqa: E402
+from grader.gradebook.options import (id_pattern_option, output_options,  # noqa: E402
+                                      pick_option, recording_options)
 from grader.gradebook.store import default_path  # noqa: E402
-from grader.intake.discovery import survey  # noqa: E402
 from grader.read.notebook import notebook_assignment  # noqa: E402
 from grader.read.submission import SubmissionError, load_submission  # noqa: E402
 from grader.report.selfcheck import PUBLIC_CASES  # noqa: E402
@@ -32,12 +34,6 @@ from grader.results.grade import called_functions, grade_submission  # noqa: E40
 from grader.sandbox import SandboxError, Worker  # noqa: E402
 from grader.similarity.command import similarity  # noqa: E402
 
-
-
-#: the language of what students read (diagnoses, results.json, the self-check report)
-lang_option = click.option("--lang", type=click.Choice(i18n.LANGUAGES), default=None,
-                           help="Language of the feedback students read: en or ko "
-                                "(default: $GRADER_LANG, else en).")
 
 
 @click.group()
@@ -54,6 +50,7 @@ def main():
 @click.option("--student", "students", multiple=True,
               help="Grade only this submission id (repeatable).")
 @pick_option
+@id_pattern_option
 @click.option("--no-html", is_flag=True,
               help="Skip the feedback pages (<id>/feedback.html, summary.html).")
 @click.option("--cases", "cases_path", type=click.Path(path_type=Path, dir_okay=False,
@@ -62,15 +59,18 @@ def main():
                    "implies --no-gradebook).")
 @recording_options
 @lang_option
-def grade(assignment, submissions, out, jobs, course, isolation, students, pick, no_html,
-          cases_path, gradebook_path, no_gradebook, junit, lang):
-    """Grade SUBMISSIONS (a notebook, or a folder of notebooks or of folders holding one) for
-    ASSIGNMENT, writing Gradescope results.json files and grades.csv, and recording every run
-    in the gradebook. Anything else in the folder is listed with the reason it was not graded
-    (and the exit status is 1)."""
+def grade(assignment, submissions, out, jobs, course, isolation, students, pick, id_pattern,
+          no_html, cases_path, gradebook_path, no_gradebook, junit, lang):
+    """Grade SUBMISSIONS (a notebook, a folder of notebooks or of folders holding one, or an
+    LMS's download: a zip, or the folder it unpacks to) for ASSIGNMENT, writing Gradescope
+    results.json files and grades.csv, and recording every run in the gradebook. Canvas,
+    Moodle, Blackboard and Gradescope downloads are recognised by their naming: students are
+    known by the LMS's id. Anything else in the folder is listed with the reason it was not
+    graded (and the exit status is 1)."""
     began = time.perf_counter()
     i18n.use(lang)  # before the grading processes fork: they inherit it
-    started = prestart(1 if submissions.is_file() else jobs, isolation)
+    one = submissions.is_file() and not submissions.name.lower().endswith(".zip")
+    started = prestart(1 if one else jobs, isolation)
     try:
         if cases_path:
             spec, course, no_gradebook = load_public(cases_path), None, True
@@ -79,18 +79,22 @@ def grade(assignment, submissions, out, jobs, course, isolation, students, pick,
                                       f"{assignment!r}")
         else:
             course = find_course(course)
+            settings.use_language(course)  # below --lang and GRADER_LANG
             spec = load(assignment, course)
-        found = recording.select_students(survey(submissions, pick), students, submissions)
+        out = out or default_out(spec.name, course)
+        found = recording.select_students(
+            recording.survey_of(submissions, pick, spec.name, id_pattern, out), students,
+            submissions)
     except (AssignmentError, SubmissionError) as exc:
         _fail(str(exc))
     recording.nothing_to_grade(found, submissions)
     entries = recording.entries_of(found)
-    out = out or default_out(spec.name, course)
     record = None if no_gradebook else recording.open_recorder(
-        gradebook_path or default_path(course), spec, entries, submissions)
+        gradebook_path or default_path(course), spec, entries, submissions,
+        recording.identities(found))
     grade_batch(spec, entries, out, jobs, isolation, began, record=record, junit=junit,
                 subset=bool(students), html=not no_html, started=started,
-                left_out=found.left_out)
+                left_out=found.left_out, found=found)
 
 
 @main.command()
@@ -110,9 +114,15 @@ def check(notebook, assignment, cases_path, lang):
         _fail(str(exc))
     worker = Worker()
     try:
-        graded = grade_submission(spec, submission, worker)
+        with i18n.notebook(submission.lang):  # the notebook's own language, unless --lang
+            graded = grade_submission(spec, submission, worker)
+            _report(graded, spec, cases_path, notebook)
     finally:
         worker.close()
+    sys.exit(0 if all(v.passed for v in graded.verdicts) else 1)
+
+
+def _report(graded, spec, cases_path, notebook):
     click.echo(results.report_text(graded, spec), nl=False)
     if cases_path and all("missing" in v.codes for v in graded.verdicts):
         click.echo(i18n._("None of the functions {cases} tests ({functions}) is defined in "
@@ -120,37 +130,42 @@ def check(notebook, assignment, cases_path, lang):
                           "holds the public cases of {assignment}.", cases=cases_path.name,
                           functions=", ".join(spec.functions), notebook=notebook.name,
                           assignment=repr(spec.name)))
-    sys.exit(0 if all(v.passed for v in graded.verdicts) else 1)
 
 
 def _public_assignment(notebook: Path, name, cases_path):
     """(public cases, the case file they came from): the student's case file (beside the
     notebook, or --cases), or the course checkout's cases of --assignment. A case file of
     another assignment than the notebook's, or none, is a one-line error saying what to do."""
+    _ = i18n._
     belongs = name or notebook_assignment(notebook)
     path = cases_path or notebook.parent / PUBLIC_CASES
-    came_with = f"the {PUBLIC_CASES} that came with the {belongs} notebook" if belongs \
-        else f"the {PUBLIC_CASES} that came with your notebook"
+    came_with = _("the {cases} that came with the {name} notebook", cases=PUBLIC_CASES,
+                  name=belongs) if belongs \
+        else _("the {cases} that came with your notebook", cases=PUBLIC_CASES)
     try:
         if path.is_file():
             spec = load_public(path)
             if belongs and belongs != spec.name:
-                _fail(f"{path} holds the public cases of {spec.name!r}, but {notebook.name} is "
-                      f"the {belongs!r} notebook: put {came_with} beside it (or pass --cases "
-                      "FILE)")
+                _fail(_("{path} holds the public cases of {holds}, but {notebook} is the "
+                        "{name} notebook: put {came_with} beside it (or pass --cases FILE)",
+                        path=path, holds=repr(spec.name), notebook=notebook.name,
+                        name=repr(belongs), came_with=came_with))
             return spec, path
         if cases_path:
-            _fail(f"{cases_path}: no such file")
+            _fail(_("{path}: no such file", path=cases_path))
         course = _course_or_none()
         if name and course:
+            settings.use_language(course)
             return load(name, course).public(), None
     except AssignmentError as exc:
         _fail(str(exc))
     if not course:  # a student's machine: the case file is what they need
-        _fail(f"no {PUBLIC_CASES} beside {notebook.name}: put {came_with} in "
-              f"{notebook.parent}/ (or pass --cases FILE)")
-    _fail(f"no {PUBLIC_CASES} beside {notebook.name}: pass --assignment NAME (this course has "
-          f"{', '.join(available(course))}) or --cases FILE")
+        _fail(_("no {cases} beside {notebook}: put {came_with} in {folder}/ (or pass --cases "
+                "FILE)", cases=PUBLIC_CASES, notebook=notebook.name, came_with=came_with,
+                folder=notebook.parent))
+    _fail(_("no {cases} beside {notebook}: pass --assignment NAME (this course has {known}) or "
+            "--cases FILE", cases=PUBLIC_CASES, notebook=notebook.name,
+            known=", ".join(available(course))))
 
 
 def _course_or_none():

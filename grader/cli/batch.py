@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from grader import i18n
 from grader.export.junit import write_junit
 from grader.gradebook import classfile
 from grader.read.notebook import validation_for
@@ -83,11 +84,12 @@ def _few_collections():
 
 
 def grade_all(assignment, entries, out: Path, jobs: int, isolation: str = "auto",
-              on_graded=None, started=None, pages: bool = False) -> list:
+              on_graded=None, started=None, pages: bool = False, origins=None) -> list:
     """Grade (id, path, error) entries with `jobs` warm workers (reusing those `started`), each
     fed by a grading process of its own (grader.results.parallel); results (and with `pages`, each
     submission's feedback page) are written as they are made, and passed to `on_graded` in
-    submission order."""
+    submission order. `origins`: {id: what an LMS's download said of it} for results.json."""
+    origins = origins or {}
     for extra in (started or [])[jobs:]:
         extra.close()
     if pages:
@@ -110,18 +112,20 @@ def grade_all(assignment, entries, out: Path, jobs: int, isolation: str = "auto"
     def ran(index: int, submission, worker: Worker):
         if isinstance(submission, str):
             return submission
-        return submission, run_submission(assignment, submission, worker)
+        with i18n.notebook(submission.lang):  # the notebook's language, unless --lang chose
+            return submission, run_submission(assignment, submission, worker)
 
     def finished(index: int, outcome) -> Graded:
         if isinstance(outcome, str):
             return written(ungradable(assignment, entries[index][0], outcome))
-        return written(judged(assignment, *outcome))
+        with i18n.notebook(outcome[0].lang):
+            return written(judged(assignment, *outcome))
 
     def failed(index: int, reason: str) -> Graded:
         return written(ungradable(assignment, entries[index][0], reason))
 
     def written(graded: Graded) -> Graded:
-        results.write_results(out, graded, assignment)
+        results.write_results(out, graded, assignment, origins.get(graded.id))
         if pages:
             began = time.perf_counter()
             report.write_feedback(out, graded, assignment)
@@ -159,16 +163,20 @@ def grade_all(assignment, entries, out: Path, jobs: int, isolation: str = "auto"
 
 
 def grade_batch(spec, entries, out, jobs, isolation, began, record=None, junit=None,
-                subset=False, html=False, started=None, left_out=()):
+                subset=False, html=False, started=None, left_out=(), found=None):
     """Grade discovered entries (grade, regrade): results.json, grades.csv and the class page
     (a `subset` keeps the other students of the earlier ones: OUT/class.json), JUnit XML if
     asked, each run recorded by `record` if given, and a summary naming what was `left_out`
-    (which makes the exit status 1)."""
+    (which makes the exit status 1). `found`, the Survey the entries come from, says whose
+    download it was, what was picked, and who the students are (for results.json)."""
     previous = recording.read_grades(out) if subset else []
     out.mkdir(parents=True, exist_ok=True)
+    if found is not None and found.download:
+        click.echo(found.download)
     jobs = jobs or launch.usable_cores()
     graded_list = grade_all(spec, entries, out, min(jobs, len(entries)), isolation,
-                            on_graded=record, started=started, pages=html)
+                            on_graded=record, started=started, pages=html,
+                            origins=recording.origins(found))
     results.write_grades_csv(out, graded_list, spec)
     recording.merge_grades(out, previous, left_out, spec.max_score)
     whole_class = classfile.update(out, graded_list, spec, keep=subset)
@@ -179,6 +187,11 @@ def grade_batch(spec, entries, out, jobs, isolation, began, record=None, junit=N
     click.echo(f"{spec.name}: graded {len(graded_list)} submissions in "
                f"{time.perf_counter() - began:.2f} s; mean score {sum(scores) / len(scores):.2f} / "
                f"{spec.max_score:g}; {broken} could not be graded; results in {out}/")
+    notes = found.notes if found is not None else []
+    if notes:
+        click.echo(f"picked ({len(notes)}):")
+        for note in notes:
+            click.echo(f"  {note}")
     if left_out:
         click.echo(f"left out {len(left_out)} (not graded; listed in grades.csv):")
         for entry in left_out:

@@ -5,15 +5,16 @@ from pathlib import Path
 import click
 
 from grader.intake.discovery import Found
-from grader.export.lms import FORMATS, RosterError, export_csv, read_roster
-from grader.gradebook.options import (COURSE_HELP, output_options, pick_option,  # noqa: F401
-                                      recording_options)
+from grader.intake.lms import Identity
+from grader.export.lms import FORMATS, RosterError, export_csv, known_people, read_roster
+from grader.gradebook.options import (COURSE_HELP, id_pattern_option,  # noqa: F401
+                                      output_options, pick_option, recording_options)
 from grader.gradebook.schema import GradebookError
 from grader.gradebook.store import ENVIRONMENT, FILENAME, Gradebook, default_path
 from grader.read.submission import SubmissionError
 from grader.cli.batch import grade_batch
-from grader.cli.recording import (_fail, entries_of, nothing_to_grade, open_recorder,
-                                  select_students)
+from grader.cli.recording import (_fail, entries_of, identities, nothing_to_grade,
+                                  open_recorder, select_students, survey_of)
 
 
 def _book_path(gradebook_path, course) -> Path:
@@ -49,15 +50,16 @@ def _where(command):
 @click.option("--student", "students", multiple=True,
               help="Regrade only this student (repeatable; default: every student).")
 @click.option("--submissions", type=click.Path(path_type=Path), default=None,
-              help="Grade the notebooks found here (default: the notebook each student's "
-              "latest run graded, as recorded in the gradebook).")
+              help="Grade the notebooks found here, a folder or an LMS's download (default: "
+              "the notebook each student's latest run graded, as recorded in the gradebook).")
 @pick_option
+@id_pattern_option
 @output_options
 @click.option("--no-html", is_flag=True,
               help="Skip the feedback pages (<id>/feedback.html, summary.html).")
 @recording_options
-def regrade(assignment, students, submissions, pick, out, jobs, course, isolation, no_html,
-            gradebook_path, no_gradebook, junit):
+def regrade(assignment, students, submissions, pick, id_pattern, out, jobs, course, isolation,
+            no_html, gradebook_path, no_gradebook, junit):
     """Grade ASSIGNMENT again, for every student or the named ones, and record new runs.
 
     Without --submissions, each student's notebook is the one their latest recorded run graded
@@ -66,7 +68,7 @@ def regrade(assignment, students, submissions, pick, out, jobs, course, isolatio
     import time
 
     from grader.course.assignment import AssignmentError, default_out, find_course, load
-    from grader.intake.discovery import Survey, survey
+    from grader.intake.discovery import Survey
 
     began = time.perf_counter()
     try:
@@ -75,28 +77,34 @@ def regrade(assignment, students, submissions, pick, out, jobs, course, isolatio
     except AssignmentError as exc:
         _fail(str(exc))
     path = gradebook_path or default_path(course)
+    out = out or default_out(assignment, course)
     if submissions is not None:
         try:
-            found = select_students(survey(submissions, pick), students, submissions)
+            found = select_students(survey_of(submissions, pick, spec.name, id_pattern, out),
+                                    students, submissions)
         except SubmissionError as exc:
             _fail(str(exc))
         sources = submissions
     else:
         entries, sources = _recorded_entries(path, assignment, students)
-        found = Survey([Found(*entry) for entry in entries])
+        found = Survey([Found(*entry[:3], who=entry[3], file=entry[1].name if entry[3] else "")
+                        for entry in entries])
     nothing_to_grade(found, submissions)
     entries = entries_of(found)
-    record = None if no_gradebook else open_recorder(path, spec, entries, sources)
-    grade_batch(spec, entries, out or default_out(assignment, course), jobs, isolation, began,
-                record=record, junit=junit, subset=bool(students), html=not no_html,
-                left_out=found.left_out)
+    record = None if no_gradebook else open_recorder(path, spec, entries, sources,
+                                                     identities(found))
+    grade_batch(spec, entries, out, jobs, isolation, began, record=record, junit=junit,
+                subset=bool(students), html=not no_html, left_out=found.left_out, found=found)
 
 
 def _recorded_entries(path, assignment, students):
-    """(entries, {id: submissions}) from the latest recorded run of each student."""
+    """(entries, {id: submissions}) from the latest recorded run of each student; an entry is
+    (id, notebook, None, who): who the roster and the run say the student is (an LMS's
+    download named them), or None."""
     try:
         with Gradebook(path, create=False) as book:
             runs = book.latest_runs(assignment, students)
+            roster = {row["student"]: row for row in book.roster()}
     except GradebookError as exc:
         _fail(f"{exc}; pass --submissions DIR")
     known = {run.student for run in runs}
@@ -113,11 +121,21 @@ def _recorded_entries(path, assignment, students):
             click.echo(f"warning: {run.student} skipped: {what}; regrade with --submissions "
                        "DIR", err=True)
             continue
-        entries.append((run.student, Path(run.path), None))
+        entries.append((run.student, Path(run.path), None, _identity(run, roster)))
         sources[run.student] = run.submissions
     if not entries:
         _fail("no recorded notebook is left to regrade; pass --submissions DIR")
     return entries, sources
+
+
+def _identity(run, roster: dict):
+    """The Identity a run's student had when their download was graded (None: no LMS's)."""
+    row = roster.get(run.student)
+    if row is None and run.late is None and run.submitted_at is None:
+        return None
+    known = {k: v for k, v in (row or {}).items() if k != "student"}
+    return Identity(run.student, late=None if run.late is None else bool(run.late),
+                    submitted_at=run.submitted_at, **known)
 
 
 # -- grader gradebook -------------------------------------------------------------------------
@@ -200,7 +218,8 @@ def _lms_ids(values) -> dict:
               help="Only these assignments (repeatable; default: all recorded).")
 @click.option("--roster", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="CSV mapping student ids to LMS identities (columns: student, name, email, "
-              "canvas_id, sis_user_id, sis_login_id, section).")
+              "canvas_id, sis_user_id, sis_login_id, section); without it, the identities the "
+              "graded LMS downloads gave.")
 @click.option("--lms-id", "lms_ids", multiple=True, metavar="ASSIGNMENT=ID",
               help="The LMS's id of an assignment, for Canvas column names 'Title (ID)'.")
 @click.option("-o", "--out", "output", type=click.Path(path_type=Path, dir_okay=False,
@@ -217,16 +236,20 @@ def export(fmt, which, names, roster, lms_ids, output, gradebook_path, course):
     with _open(gradebook_path, course) as book:
         scores = book.scores(which)
         assignments = book.assignments()
+        known = known_people(book.roster())
     if names:
         unknown = [n for n in names if n not in {a[0] for a in assignments}]
         if unknown:
             _fail(f"no recorded run of {', '.join(unknown)}")
         assignments = [a for a in assignments if a[0] in names]
         scores = {k: v for k, v in scores.items() if k[1] in names}
-    result = export_csv(scores, assignments, fmt, people, ids)
+    result = export_csv(scores, assignments, fmt, people, ids, known)
     if result.unmatched:
         click.echo(f"warning: not in the roster (appended without LMS identity): "
                    f"{', '.join(result.unmatched)}", err=True)
+    if result.unidentified:
+        click.echo(f"warning: no id Canvas can match (anonymous submissions): "
+                   f"{', '.join(result.unidentified)}; give a --roster to import them", err=True)
     if str(output) == "-":
         click.echo(result.text, nl=False)
     else:

@@ -9,6 +9,7 @@ import click
 
 from grader.gradebook.schema import GradebookError
 from grader.gradebook.store import Gradebook
+from grader.intake.discovery import survey, unpack_folder
 from grader.read.submission import SubmissionError
 
 
@@ -22,22 +23,27 @@ class Recorder:
     the gradebook stops accepting runs, grading goes on: the failure is reported once, and
     `close` reports it again and makes the command exit 1."""
 
-    def __init__(self, path: Path, assignment, entries, submissions):
+    def __init__(self, path: Path, assignment, entries, submissions, who=None):
         """`entries`: (id, notebook path or None, error) as discovered; `submissions`: what was
-        graded, one path for all, or {id: path}."""
+        graded, one path for all, or {id: path}; `who`: {id: lms.Identity} of the students an
+        LMS's download named, put into the gradebook's roster."""
         self.book = Gradebook(path)
         self.path, self.assignment = Path(path), assignment
         self.paths = {sid: notebook for sid, notebook, _ in entries}
         self.sources = submissions if isinstance(submissions, dict) else \
             dict.fromkeys(self.paths, submissions)
+        self.who = who or {}
+        self.book.enrol(identity.roster_row() for identity in self.who.values())
         self.recorded, self.error = 0, None
 
     def __call__(self, graded) -> None:
         if self.error:
             return
+        who = self.who.get(graded.id)
         try:
             self.book.record(self.assignment, graded, path=self.paths.get(graded.id),
-                             submissions=self.sources.get(graded.id))
+                             submissions=self.sources.get(graded.id),
+                             late=who and who.late, submitted_at=who and who.submitted_at)
             self.recorded += 1
         except GradebookError as exc:
             self.error = str(exc)
@@ -53,11 +59,30 @@ class Recorder:
         click.echo(f"gradebook: recorded {runs} in {self.path}")
 
 
-def open_recorder(path: Path, assignment, entries, submissions) -> Recorder:
+def open_recorder(path: Path, assignment, entries, submissions, who=None) -> Recorder:
     try:
-        return Recorder(path, assignment, entries, submissions)
+        return Recorder(path, assignment, entries, submissions, who)
     except GradebookError as exc:
         _fail(f"{exc} (pass --gradebook PATH, or --no-gradebook)")
+
+
+def survey_of(submissions: Path, pick, assignment: str, id_pattern, out: Path):
+    """The survey of what `grade` or `regrade --submissions` was given; a zip is unpacked into
+    the output folder (kept there, so that a regrade finds its notebooks)."""
+    return survey(submissions, pick, assignment=assignment, id_pattern=id_pattern,
+                  unpack_to=unpack_folder(out, submissions))
+
+
+def identities(found) -> dict:
+    """{id: lms.Identity} of the submissions of a survey that an LMS's download named."""
+    return {f.id: f.who for f in found.found if f.who is not None}
+
+
+def origins(found) -> dict:
+    """{id: what results.json says of its origin} of a survey's submissions from a download."""
+    if found is None:
+        return {}
+    return {f.id: f.who.as_json(f.file) for f in found.found if f.who is not None}
 
 
 def select_students(survey, students, where):

@@ -3,8 +3,10 @@
 - `wide`: `student` then one column per assignment (its grader name).
 - `canvas`: the columns Canvas's gradebook import reads: Student, ID, SIS User ID, SIS Login ID,
   Section, then one column per assignment named "Title (canvas id)". Canvas matches a row to a
-  student by ID, SIS User ID or SIS Login ID; without a roster the submission id goes into SIS
-  Login ID. A column whose name carries no id makes Canvas create a new assignment.
+  student by ID, SIS User ID or SIS Login ID; without a roster, a student an LMS's download
+  named has the identities it gave (Canvas's user id in ID, Gradescope's SID in SIS User ID,
+  Blackboard's username in SIS Login ID: the gradebook's roster), anyone else the submission
+  id in SIS Login ID. A column whose name carries no id makes Canvas create a new assignment.
 - `moodle`: "Email address" and "ID number", then one column per assignment, for Moodle's
   "Import grades → CSV file": map one identity column to the matching user field, each
   assignment column to its grade item.
@@ -47,6 +49,8 @@ class Export:
     text: str
     #: students with runs who are not in the roster (empty without a roster)
     unmatched: list = field(default_factory=list)
+    #: students a download named without any id Canvas matches (anonymous grading's anon_…)
+    unidentified: list = field(default_factory=list)
 
 
 def read_roster(path: Path) -> list:
@@ -77,16 +81,27 @@ def _number(score) -> str:
     return "" if score is None else f"{score:g}"
 
 
+def known_people(rows) -> list:
+    """Persons of the gradebook's roster rows (dicts with the roster's columns, and more)."""
+    return [Person(**{k: row.get(k) or "" for k in ROSTER_FIELDS}) for row in rows]
+
+
 def export_csv(scores: dict, assignments: list, fmt: str = "wide", roster: list | None = None,
-               lms_ids: dict | None = None) -> Export:
+               lms_ids: dict | None = None, known: list | None = None) -> Export:
     """CSV text. `scores`: {(student, assignment): score}; `assignments`: (name, title,
-    max_score) in column order; `lms_ids`: {assignment name: LMS assignment id}."""
+    max_score) in column order; `lms_ids`: {assignment name: LMS assignment id}; `known`: the
+    Persons LMS downloads named (the gradebook's roster), used when there is no `roster`."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}, not {fmt!r}")
     lms_ids = lms_ids or {}
     graded = sorted({student for student, _ in scores})
+    unidentified = []
     if roster is None:
-        people, unmatched = [Person(s, sis_login_id=s) for s in graded], []
+        named = {p.student: p for p in known or []}
+        people = [named.get(s) or Person(s, sis_login_id=s) for s in graded]
+        unidentified = [p.student for p in people if p.student in named
+                        and not (p.canvas_id or p.sis_user_id or p.sis_login_id)]
+        unmatched = []
     else:
         known = {p.student for p in roster}
         unmatched = [s for s in graded if s not in known]
@@ -110,4 +125,4 @@ def export_csv(scores: dict, assignments: list, fmt: str = "wide", roster: list 
         for p in people:
             writer.writerow([p.email, p.sis_user_id or p.student,
                              *(_number(scores.get((p.student, a))) for a in names)])
-    return Export(out.getvalue(), unmatched)
+    return Export(out.getvalue(), unmatched, unidentified if fmt == "canvas" else [])

@@ -1,5 +1,7 @@
 """The options `grade` and `regrade` share, defined once so that both speak the same words:
--o/--out, --jobs, --course, --isolation, --pick, --gradebook, --no-gradebook, --junit."""
+-o/--out, --jobs, --course, --isolation, --pick, --id-pattern, --gradebook, --no-gradebook,
+--junit."""
+import re
 from pathlib import Path
 
 import click
@@ -25,6 +27,28 @@ def pick_option(command):
         help="Which notebook to grade in a student folder holding several: the newest "
         "(modification time) or the one whose file name matches PATTERN (a glob, any case). "
         "Without it such a folder is left out, with the names it holds.")(command)
+
+
+def _id_pattern(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        pattern = re.compile(value)
+    except re.error as exc:
+        raise click.BadParameter(f"{value!r} is not a regular expression ({exc})") from None
+    if "student" not in pattern.groupindex:
+        raise click.BadParameter(f"{value!r} has no group (?P<student>...) naming the student")
+    return pattern
+
+
+def id_pattern_option(command):
+    """--id-pattern: how a download of an LMS the grader does not know names its students."""
+    return click.option(
+        "--id-pattern", callback=_id_pattern, metavar="REGEX", default=None,
+        help="How the files or folders of a download name their student, for an LMS the "
+        "grader does not recognise: a regular expression matched from the start of each name, "
+        "with the named group (?P<student>...) and optionally (?P<name>...) and "
+        "(?P<timestamp>...) (a student's latest is graded).")(command)
 
 
 def output_options(command):

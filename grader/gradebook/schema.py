@@ -75,8 +75,27 @@ def _v2(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX runs_by_name ON runs (student, assignment, id)")
 
 
+def _v3(db: sqlite3.Connection) -> None:
+    """Who the students are as an LMS's download named them (the roster a grade export needs
+    to match them in the LMS), and each run's attempt: whether the LMS marked it late, and
+    when it was made."""
+    db.execute("ALTER TABLE runs ADD COLUMN late INTEGER")        # 1 | 0; NULL: not said
+    db.execute("ALTER TABLE runs ADD COLUMN submitted_at TEXT")   # as the LMS gave it, ISO 8601
+    db.execute("""
+        CREATE TABLE roster (
+            student      TEXT PRIMARY KEY,             -- the submission id: the LMS's id
+            name         TEXT NOT NULL DEFAULT '',     -- as the LMS writes it, Unicode NFC
+            lms          TEXT NOT NULL DEFAULT '',     -- canvas | moodle | blackboard | ...
+            email        TEXT NOT NULL DEFAULT '',
+            canvas_id    TEXT NOT NULL DEFAULT '',     -- the columns of Canvas's grade import
+            sis_user_id  TEXT NOT NULL DEFAULT '',
+            sis_login_id TEXT NOT NULL DEFAULT '',
+            updated_at   TEXT NOT NULL
+        )""")
+
+
 #: Ordered: MIGRATIONS[k] brings a database from version k to k + 1.
-MIGRATIONS = [_v1, _v2]
+MIGRATIONS = [_v1, _v2, _v3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

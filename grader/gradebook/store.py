@@ -62,6 +62,10 @@ class Run:
     isolation: str | None = None
     #: names of the tests this run did not pass, in the assignment's order
     failed: list = field(default_factory=list)
+    #: 1 late, 0 on time, None: the LMS did not say
+    late: int | None = None
+    #: when the attempt graded was made, as the LMS gave it (ISO 8601)
+    submitted_at: str | None = None
 
 
 @dataclass
@@ -78,7 +82,14 @@ class Standing:
 
 
 _RUN_COLUMNS = ("id, assignment, student, graded_at, content_hash, grader_version, score, "
-                "max_score, error, path, submissions, seconds, isolation")
+                "max_score, error, path, submissions, seconds, isolation, late, submitted_at")
+ROSTER_COLUMNS = ("student", "name", "lms", "email", "canvas_id", "sis_user_id", "sis_login_id")
+
+
+def _run(row) -> "Run":
+    """A Run of a row of _RUN_COLUMNS (whose last two follow Run's list of failed tests)."""
+    *columns, late, submitted_at = row
+    return Run(*columns, late=late, submitted_at=submitted_at)
 
 
 class Gradebook:
@@ -105,10 +116,12 @@ class Gradebook:
     # -- recording ---------------------------------------------------------------------------
 
     def record(self, assignment, graded, *, path=None, submissions=None, digest=None,
-               graded_at: str | None = None, grader_version: str = __version__) -> int:
+               graded_at: str | None = None, grader_version: str = __version__,
+               late: bool | None = None, submitted_at: str | None = None) -> int:
         """Record one grading run (a Graded of `assignment`); returns its run id. `path` is the
         notebook graded (hashed here unless `digest` is given), `submissions` what was asked to
-        be graded (a folder or the notebook), for regrading."""
+        be graded (a folder, a zip or the notebook), for regrading; `late` and `submitted_at`
+        what the LMS said of the attempt."""
         if digest is None:
             digest = content_hash(path)
         when = graded_at or now()
@@ -118,11 +131,12 @@ class Gradebook:
         with self._write() as db:
             cursor = db.execute(
                 "INSERT INTO runs (assignment, student, graded_at, content_hash, grader_version, "
-                "score, max_score, error, path, submissions, seconds, isolation) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "score, max_score, error, path, submissions, seconds, isolation, late, "
+                "submitted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (assignment.name, graded.id, when, digest, grader_version, graded.score,
                  assignment.max_score, graded.error, _absolute(path), _absolute(submissions),
-                 round(graded.seconds, 3), graded.isolation))
+                 round(graded.seconds, 3), graded.isolation,
+                 None if late is None else int(late), submitted_at))
             run_id = cursor.lastrowid
             db.executemany(
                 "INSERT INTO results (run_id, test, function, visibility, points, score, passed, "
@@ -135,7 +149,25 @@ class Gradebook:
                 (assignment.name, assignment.title, assignment.max_score, when))
         return run_id
 
+    def enrol(self, people) -> None:
+        """Put students into the roster (dicts of ROSTER_COLUMNS, as an LMS's download names
+        them), replacing what an earlier download said of them."""
+        rows = [tuple(person.get(c) or "" for c in ROSTER_COLUMNS) for person in people]
+        if not rows:
+            return
+        with self._write() as db:
+            db.executemany(
+                f"INSERT INTO roster ({', '.join(ROSTER_COLUMNS)}, updated_at) "
+                f"VALUES ({', '.join('?' * len(ROSTER_COLUMNS))}, ?) ON CONFLICT (student) DO "
+                "UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in ROSTER_COLUMNS[1:]) +
+                ", updated_at = excluded.updated_at", [(*row, now()) for row in rows])
+
     # -- queries -----------------------------------------------------------------------------
+
+    def roster(self) -> list:
+        """Every student the downloads graded named, by id: dicts of ROSTER_COLUMNS."""
+        return [dict(zip(ROSTER_COLUMNS, row)) for row in self.db.execute(
+            f"SELECT {', '.join(ROSTER_COLUMNS)} FROM roster ORDER BY student")]
 
     def assignments(self) -> list:
         """(name, title, max_score) of every assignment with a recorded run, by name."""
@@ -162,7 +194,7 @@ class Gradebook:
         if assignment:
             where += " AND assignment = ?"
             args.append(assignment)
-        runs = [Run(*row) for row in self.db.execute(
+        runs = [_run(row) for row in self.db.execute(
             f"SELECT {_RUN_COLUMNS} FROM runs WHERE {where} ORDER BY assignment, id", args)]
         for run in runs:
             run.failed = [name for (name,) in self.db.execute(
@@ -173,7 +205,7 @@ class Gradebook:
     def run(self, run_id: int) -> Run | None:
         row = self.db.execute(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ?",
                               (run_id,)).fetchone()
-        return Run(*row) if row else None
+        return _run(row) if row else None
 
     def results(self, run_id: int) -> list:
         """(test, function, visibility, points, score, passed, feedback, codes) of a run."""
@@ -190,7 +222,7 @@ class Gradebook:
 
     def latest_runs(self, assignment: str, students=()) -> list:
         """The latest run of each student of an assignment (only the named ones, if any)."""
-        runs = [Run(*row) for row in self.db.execute(
+        runs = [_run(row) for row in self.db.execute(
             f"SELECT {_RUN_COLUMNS} FROM runs WHERE id IN (SELECT MAX(id) FROM runs "
             "WHERE assignment = ? GROUP BY student) ORDER BY student", (assignment,))]
         return [run for run in runs if not students or run.student in students]

@@ -1,5 +1,10 @@
 """Finding the submissions in what the instructor points the grader at.
 
+A zip (an LMS's download) is unpacked first (grader/intake/archive.py) and its folder surveyed.
+A folder an LMS wrote, or one named as --id-pattern says, is read by its naming
+(grader/intake/lms.py): students are known by the LMS's id, with one notebook chosen each.
+Any other folder is surveyed plainly:
+
 A notebook file is one submission; in a folder, each `*.ipynb` directly inside is one (id =
 file stem) and each subfolder holding notebooks is one (id = folder name). Everything else in
 the folder is *left out*, each with the reason, so nothing is skipped silently: a `.py` file, an
@@ -17,24 +22,28 @@ import fnmatch
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader.intake import archive, download, lms
+from grader.intake.lms import ARCHIVES, PICK_SYNTAX
 from grader.read.notebook import SubmissionError
 
 #: a file in a submissions folder naming what in it is not a submission (see above)
 IGNORE_FILE = ".graderignore"
-ARCHIVES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".7z", ".rar", ".gz")
-#: what --pick takes, for messages and help
-PICK_SYNTAX = "newest|name=PATTERN"
+#: where, in an output folder, downloads are unpacked (kept for regrading)
+UNPACKED = ".unpacked"
 
 
 @dataclass(frozen=True)
 class Found:
     """One submission: its id, notebook path or error (it then scores zero with that message),
-    and notes (e.g. which notebook of a folder was picked)."""
+    notes (e.g. which notebook of a folder was picked), and for an LMS's download who the
+    student is and the graded file's name in their submission."""
 
     id: str
     path: Path | None
     error: str | None
     notes: tuple[str, ...] = ()
+    who: lms.Identity | None = None
+    file: str = ""
 
 
 @dataclass(frozen=True)
@@ -48,15 +57,21 @@ class LeftOut:
 
 @dataclass
 class Survey:
-    """What a path holds: the submissions to grade, sorted by id, and what is left out."""
+    """What a path holds: the submissions to grade, sorted by id, and what is left out; for an
+    LMS's download, a line saying whose it is and what it holds."""
 
     found: list = field(default_factory=list)
     left_out: list = field(default_factory=list)
+    download: str = ""
 
     def only(self, ids) -> "Survey":
         """The named submissions and the left-out entries of those names."""
         return Survey([f for f in self.found if f.id in ids],
-                      [x for x in self.left_out if x.id in ids])
+                      [x for x in self.left_out if x.id in ids], self.download)
+
+    @property
+    def notes(self) -> list:
+        return [note for f in self.found for note in f.notes]
 
 
 @dataclass(frozen=True)
@@ -95,16 +110,72 @@ class Pick:
         return None, f"--pick newest: {' and '.join(latest)} are equally new"
 
 
-def survey(path: Path, pick: Pick | None = None) -> Survey:
-    """The submissions in `path` (one notebook, or a folder) and what it holds besides.
-    Raises SubmissionError when `path` is missing, or a file that is not a notebook."""
+def survey(path: Path, pick: Pick | None = None, *, assignment: str = "", id_pattern=None,
+           unpack_to: Path | None = None) -> Survey:
+    """The submissions in `path` (one notebook, a folder, or a zip unpacked into `unpack_to`)
+    and what it holds besides; `assignment` names the notebooks an LMS student's are chosen by,
+    `id_pattern` (a compiled --id-pattern) how a download names its students. Raises
+    SubmissionError when `path` is missing, a file that is not a notebook, or a zip that cannot
+    be unpacked."""
     path = Path(path)
     if not path.exists():
         raise SubmissionError(f"{path}: no such file or folder")
+    refused, unwrap = [], False
+    if path.is_file() and path.name.lower().endswith(".zip") and unpack_to is not None:
+        try:
+            unpacked = archive.unpack(path, unpack_to)
+        except archive.ArchiveError as exc:
+            raise SubmissionError(str(exc)) from None
+        refused = [LeftOut(name, f"{name}: {why}") for name, why in unpacked.refused]
+        path, unwrap = unpacked.folder, True
     if not path.is_dir():
         if not _is_notebook_name(path.name):
             raise SubmissionError(f"{path}: {_not_notebook(path.name, given=True)}")
         return Survey([Found(path.stem, path, None)])
+    path = download.top(path, unwrap)
+    roll = download.recognise(path, id_pattern)
+    found = _folder_survey(path, pick) if roll is None else _download(roll, assignment, pick)
+    found.left_out[:0] = refused
+    return found
+
+
+def unpack_folder(out: Path, zipped: Path) -> Path:
+    """Where in the output folder `out` the zip `zipped` is unpacked."""
+    return Path(out) / UNPACKED / lms.nfc(Path(zipped).stem)
+
+
+def _download(roll: lms.Roll, assignment: str, pick: Pick | None) -> Survey:
+    """The survey of an LMS's download: one submission a student, everything else left out."""
+    found, left_out, listed = [], [], set()
+
+    def leave(ident: str, reason: str) -> None:
+        if ident not in listed:
+            listed.add(ident)
+            left_out.append(LeftOut(ident, reason))
+
+    for name, why in roll.stray:
+        leave(name, f"{name}: {why}")
+    late = 0
+    for student in roll.students:
+        choice = lms.choose(student, assignment, pick)
+        for piece, why in choice.not_graded:
+            leave(piece.shown, why)
+        if choice.piece is None:
+            leave(student.who.student, choice.problem)
+            continue
+        late += bool(student.who.late)
+        found.append(Found(student.who.student, choice.piece.path, None, tuple(choice.notes),
+                           student.who, choice.piece.name))
+    count = len(roll.students)
+    line = f"{roll.title}: {count} student{'' if count == 1 else 's'}" + \
+        (f", {late} late" if late else "") + \
+        (f"; {len(roll.stray)} follow{'s' if len(roll.stray) == 1 else ''} no naming"
+         if roll.stray else "")
+    return Survey(sorted(found, key=lambda f: f.id), left_out, line)
+
+
+def _folder_survey(path: Path, pick: Pick | None) -> Survey:
+    """A folder in no LMS's naming: see the module's docstring."""
     root = path.resolve()
     found: list[tuple[int, str, Found]] = []  # (0 file / 1 folder, shown name, entry): files first
     left_out = []
@@ -180,10 +251,12 @@ def _unique(found: list) -> list[Found]:
 
 
 def _not_notebook(name: str, given: bool = False) -> str:
+    if name.lower().endswith(".zip") and given:
+        return "a zip archive: the command grading it unpacks it (grader grade, regrade)"
     if name.lower().endswith(ARCHIVES):
         where = "grade the folder" if given else "grade that folder"
-        return (f"an archive, not graded: unpack it into a folder of its own and {where} "
-                "(grading an archive directly is not supported yet)")
+        return (f"an archive, not graded: unpack it into a folder of its own and {where}" +
+                (" (of archives, only a zip is unpacked by the grader)" if given else ""))
     if given:
         return "not a notebook: give a .ipynb file or a folder of submissions"
     return "not a notebook (not graded)"

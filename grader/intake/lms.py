@@ -1,11 +1,10 @@
 """Whose is each file of an LMS download, and which one notebook of each student to grade.
 
-`recognise` reads a folder (an unpacked download) by the naming of the LMS that wrote it
-(grader/intake/layouts.py: Canvas, Moodle, Blackboard, a regular expression of the
-instructor's; grader/intake/gradescope.py: Gradescope's export) and returns a Roll: each
-student with their Identity (the LMS's id, their name in Unicode NFC, lateness and attempt
-time where the LMS says them) and their files, and every entry that follows no naming (stray).
-A folder in no LMS's naming gives None: the plain survey (grader/intake/discovery.py) takes it.
+An LMS's download, read by the naming of the LMS that wrote it (grader/intake/layouts.py:
+Canvas, Moodle, Blackboard, a regular expression of the instructor's;
+grader/intake/gradescope.py: Gradescope's export; grader/intake/download.py tells which), is a
+Roll: each student with their Identity (the LMS's id, their name in Unicode NFC, lateness and
+attempt time where the LMS says them) and their files, and every entry that follows no naming.
 
 `choose` settles which file of a student is graded: their latest attempt's files only (the
 earlier attempts are named in a note); of its notebooks, the one named after the assignment,
@@ -29,6 +28,9 @@ TITLES = {"canvas": "Canvas download", "moodle": "Moodle download",
           "pattern": "--id-pattern"}
 #: OS clutter, passed over like hidden files: macOS's resource forks, Windows' thumbnails.
 CLUTTER = ("__MACOSX", "Thumbs.db", "desktop.ini")
+ARCHIVES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".7z", ".rar", ".gz")
+#: what --pick takes, for messages and help
+PICK_SYNTAX = "newest|name=PATTERN"
 
 
 @dataclass(frozen=True)
@@ -135,42 +137,6 @@ def mtime(path: Path) -> int:
         return 0
 
 
-def top(folder: Path, unwrap: bool) -> Path:
-    """The folder a download's entries are in: `folder`, or with `unwrap` (a zip's content)
-    the one folder it holds alone when that folder's name is no student's, as when a folder was
-    zipped; Gradescope's `assignment_<id>_export` folder is entered either way."""
-    from grader.intake import layouts
-
-    while True:
-        entries = visible(folder)
-        if len(entries) != 1 or not entries[0].is_dir() or entries[0].is_symlink():
-            return folder
-        inner = entries[0]
-        if not ((inner / "submission_metadata.yml").is_file()
-                or unwrap and layouts.kind_of(inner) is None):
-            return folder
-        folder = inner
-
-
-def recognise(folder: Path, id_pattern: re.Pattern | None = None) -> Roll | None:
-    """The download in `folder` (see the module's docstring), or None if no LMS wrote it."""
-    from grader.intake import gradescope, layouts
-
-    entries = visible(folder)
-    if id_pattern is not None:
-        return layouts.by_pattern(folder, entries, id_pattern)
-    if (folder / gradescope.METADATA).is_file():
-        return gradescope.read(folder, entries)
-    kinds = [layouts.kind_of(entry) for entry in entries]
-    counted = {kind: kinds.count(kind) for kind in set(kinds) if kind}
-    if not counted:
-        return None
-    lms = max(sorted(counted), key=counted.get)
-    if counted[lms] <= len(entries) - counted[lms]:
-        return None  # mostly other names: not this LMS's download
-    return layouts.read(lms, folder, entries)
-
-
 # -- which file is graded -----------------------------------------------------------------------
 
 @dataclass
@@ -233,8 +199,6 @@ def _several(notebooks: list, assignment: str, pick) -> tuple[Piece | None, str]
     among = f"of those named after {assignment}" if named else "of them"
     if len(latest) == 1:
         return latest[0], f"the newest {among}" if named else "the newest"
-    from grader.intake.discovery import PICK_SYNTAX
-
     said = f"{len(named)} named after {assignment}" if named else \
         f"none named after {assignment}"
     return None, f"{said}, equally new: pick one with --pick {PICK_SYNTAX}"
@@ -264,8 +228,6 @@ def is_notebook(name: str) -> bool:
 
 
 def is_archive(name: str) -> bool:
-    from grader.intake.discovery import ARCHIVES
-
     return name.lower().endswith(ARCHIVES)
 
 

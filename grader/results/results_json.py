@@ -51,9 +51,11 @@ def summary(graded, assignment) -> str:
     return "\n".join(lines)
 
 
-def to_gradescope(graded, assignment) -> dict:
-    """One submission's results.json content."""
-    return {
+def to_gradescope(graded, assignment, origin: dict | None = None) -> dict:
+    """One submission's results.json content; `origin`, what an LMS's download said of the
+    submission (student, name, lateness, attempt time, file: grader/intake/lms.py), goes into
+    extra_data["lms"]."""
+    content = {
         "score": graded.score,
         "execution_time": round(graded.seconds, 3),
         "output": summary(graded, assignment),
@@ -80,15 +82,19 @@ def to_gradescope(graded, assignment) -> dict:
             "lang": i18n.language(),
         },
     }
+    if origin:
+        content["extra_data"]["lms"] = origin
+    return content
 
 
-def write_results(out: Path, graded, assignment) -> Path:
+def write_results(out: Path, graded, assignment, origin: dict | None = None) -> Path:
     folder = out / graded.id
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "results.json"
     # no indent: json's C encoder then writes it (indenting falls back to the Python one, ~0.5 ms
     # a submission); `python -m json.tool results.json` shows it indented
-    path.write_text(json.dumps(to_gradescope(graded, assignment), ensure_ascii=False) + "\n")
+    path.write_text(json.dumps(to_gradescope(graded, assignment, origin), ensure_ascii=False) +
+                    "\n")
     return path
 
 

@@ -112,8 +112,9 @@ def start_early(argv: list) -> None:
         mode, _ = initial_mode(options.get("--isolation", "auto"))
     except ValueError:
         return  # the command itself will say what is wrong
-    if len(positional) >= 2 and Path(positional[1]).is_file():
-        jobs = 1  # one notebook: one worker
+    if len(positional) >= 2 and Path(positional[1]).is_file() \
+            and not positional[1].lower().endswith(".zip"):
+        jobs = 1  # one notebook: one worker (a zip is a download of many)
     try:
         _early.extend(_spawn(mode, cpu) for cpu in cores_for(max(1, min(jobs, 64))))
     except OSError:
