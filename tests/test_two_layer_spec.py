@@ -188,3 +188,57 @@ def test_the_generated_mistakes_are_all_caught_and_nearly_all_named():
     assert measured.killed == measured.effective, measured.survivors
     assert measured.named >= 0.9 * measured.killed
     assert measured.hand_total == 0  # no mutants.py: the hand catalogue is in the tests
+
+
+GATE = """import numpy as np
+
+def squash(x):
+    return np.tanh(x)
+
+def squash_backward(dout, out):
+    return dout * (1 - out ** 2)
+
+def neuron(w, x):
+    return np.tanh(w[:-1] @ x + w[-1]), (w, x)
+"""
+GATE_SPEC = """
+[dimensions]
+D = "the input size"
+[[function]]
+name = "squash"
+points = 3
+inputs = { x = "float D" }
+returns = ["out"]
+[[function]]
+name = "squash_backward"
+points = 3
+forward = "squash"
+cache = "out"                      # the forward's output is all its backward needs
+inputs = { dout = "upstream out", out = "cache" }
+returns = ["dx"]
+[[function]]
+name = "neuron"
+points = 3
+inputs = { w = "float D+1", x = "float D" }
+returns = ["f", "cache"]
+"""
+
+
+def test_sizes_with_arithmetic_an_output_that_is_the_cache_and_large_inputs_of_both_signs(tmp_path):
+    import tomllib
+    (tmp_path / "reference").mkdir()
+    (tmp_path / "reference" / "gate.py").write_text(GATE)
+    reference = load_reference(tmp_path, "gate")
+    made = derive(parse(tomllib.loads(GATE_SPEC), tmp_path / "spec.toml"), reference)
+    neuron = next(c for c in made if c.name.startswith("neuron: D = "))
+    w, x = neuron.calls[0].args
+    assert w.shape == (x.shape[0] + 1,)
+    squash = next(c for c in made if c.name.startswith("squash: D = "))
+    assert [e.label for e in squash.expects] == ["out"]  # the cache, and compared
+    backward = next(c for c in made if c.name.startswith("squash_backward on your"))
+    assert backward.calls[1].args[1].path == ()  # the forward's whole output is the cache
+    large = next(c for c in made if c.name.startswith("squash: large"))
+    (values,) = large.calls[0].args
+    assert large.no_fp_warnings and values.max() > 900 and values.min() < -900
+    namespace = {k: v for k, v in vars(reference).items() if callable(v)}
+    assert all(judge(c, run_case(namespace, c), Context()).passed for c in made)

@@ -5,9 +5,9 @@ For each graded function, in the spec's order:
 - value cases at three sizes (the first public), every named dimension a different size in a
   case (N = 5, D = 4, H = 6, C = 3...), so a factor N or H in a wrong value can be named;
 - edge cases (hidden): each dimension of size 1 in turn, float32 inputs, integer inputs (never
-  0, where a kink's side is a convention), large inputs (float arrays shifted by +1000: exp and
-  squares must not overflow, and numpy must not warn), and the function called twice (a
-  backward twice on one cache: a cache or an input changed in place shows);
+  0, where a kink's side is a convention), large inputs (float arrays' rows shifted by +1000
+  and −1000 in turn: exp must not overflow, numpy must not warn), and the function called
+  twice (a backward twice on one cache: a cache or an input changed in place shows);
 - a gradient check (public) of each backward against the student's own paired forward, and of
   each function that returns its own loss and gradients against that loss: along random unit
   directions, central differences (step 1e-5) of the student's forward against the slope of the
@@ -34,7 +34,7 @@ import numpy as np
 from grader.course.cases import Call, Case, Expect, GradCheck, Ref, perturbed_calls, \
     random_directions
 from grader.course.inputs import INTEGERS, Variant, copy, float64, inputs
-from grader.course.spec import Function, Spec, SpecError, gradient_of
+from grader.course.spec import Function, Spec, SpecError, dimension_of, gradient_of
 
 #: the sizes of the three value cases: each dimension takes the next value not yet taken
 POOLS = ((5, 4, 6, 3, 7, 8, 9, 10), (7, 3, 5, 4, 8, 6, 9, 10), (9, 6, 8, 5, 7, 4, 10, 11))
@@ -77,12 +77,18 @@ def dimension_order(spec: Spec) -> list:
     """The declared dimensions in the order the functions' inputs first use them."""
     seen = []
     for function in spec.functions:
-        for arg in function.inputs:
-            for dim in (*arg.dims, *([arg.classes] if arg.classes else []),
-                        *(d for _, dims in arg.entries for d in dims)):
-                if dim not in seen:
-                    seen.append(dim)
+        for dim in _dimensions(function):
+            if dim not in seen:
+                seen.append(dim)
     return seen + [d for d in spec.dimensions if d not in seen]
+
+
+def _dimensions(function: Function) -> list:
+    """The dimensions a function's inputs use, in order."""
+    tokens = [t for arg in function.inputs for t in (
+        *arg.dims, *([arg.classes] if arg.classes else []),
+        *(d for _, dims in arg.entries for d in dims))]
+    return list(dict.fromkeys(dimension_of(t) for t in tokens))
 
 
 def sizes_from(pool: tuple, order: list, spec: Spec) -> dict:
@@ -105,7 +111,8 @@ def allocate(total: float, weights: list) -> list:
     whole = sum(weights)
     raw = [1 + (quarters - len(weights)) * w / whole for w in weights]  # a quarter each first
     shares = [int(r) for r in raw]
-    for i in sorted(range(len(raw)), key=lambda i: (shares[i] - raw[i], i))[:quarters - sum(shares)]:
+    largest = sorted(range(len(raw)), key=lambda i: (shares[i] - raw[i], i))  # remainders
+    for i in largest[:quarters - sum(shares)]:
         shares[i] += 1
     return [s / 4 for s in shares]
 
@@ -113,14 +120,7 @@ def allocate(total: float, weights: list) -> list:
 def _used(spec: Spec, function: Function) -> list:
     """The dimensions a function's cases have, the paired forward's included."""
     functions = [function] + ([spec.function(function.forward)] if function.forward else [])
-    found = []
-    for f in functions:
-        for arg in f.inputs:
-            for dim in (*arg.dims, *([arg.classes] if arg.classes else []),
-                        *(d for _, dims in arg.entries for d in dims)):
-                if dim not in found:
-                    found.append(dim)
-    return found
+    return list(dict.fromkeys(d for f in functions for d in _dimensions(f)))
 
 
 def _function_cases(spec: Spec, function: Function, reference, order: list) -> list:
@@ -145,7 +145,7 @@ def _function_cases(spec: Spec, function: Function, reference, order: list) -> l
         plans.append((f"{function.name}: integer inputs", function.visibility, 1,
                       Variant(base[2], dtype="int64")))
     if edges["large"] and arrays:
-        plans.append((f"{function.name}: large inputs (+{spec.defaults['offset']:g}), no "
+        plans.append((f"{function.name}: large inputs (±{spec.defaults['offset']:g}), no "
                       "overflow", function.visibility, 1, Variant(base[1], large=True)))
     if edges["repeated"]:
         again = "called twice on one cache" if function.forward else "called twice"
@@ -158,7 +158,7 @@ def _function_cases(spec: Spec, function: Function, reference, order: list) -> l
         case = _value_case(spec, function, reference, variant, rng)
         case.name, case.visibility = title, visibility
         if variant.large:
-            case.description = (f"Float inputs shifted by +{spec.defaults['offset']:g}: nothing "
+            case.description = (f"Float inputs shifted by ±{spec.defaults['offset']:g}: nothing "
                                 "may overflow or make numpy warn.")
         made.append((case, weight))
     if function.forward is not None or function.loss is not None:
@@ -195,8 +195,7 @@ def outputs(spec: Spec, function: Function, result) -> list:
     target = spec.function(function.forward) if function.forward else function
     found = []
     for index, (name, value) in enumerate(zip(function.returns, parts)):
-        if name == "cache" or any(f.forward == function.name and f.cache == name
-                                  for f in spec.functions):
+        if name == "cache" or name in _caches_only(spec, function):
             continue
         path = _path(function, index)
         wrt = gradient_of(function, name, target)
@@ -206,6 +205,14 @@ def outputs(spec: Spec, function: Function, result) -> list:
         else:
             found.append((name, path, np.asarray(value, dtype=np.float64)))
     return found
+
+
+def _caches_only(spec: Spec, forward: Function) -> set:
+    """The forward's returned parts that its backwards take as their cache and not as the part
+    their upstream gradient is shaped like (sigmoid's `out` is both: it is compared)."""
+    pairs = [f for f in spec.functions if f.forward == forward.name]
+    shaped = {a.part for f in pairs for a in f.inputs if a.kind == "upstream"}
+    return {f.cache for f in pairs} - shaped
 
 
 def _path(function: Function, index: int) -> tuple:
@@ -264,12 +271,12 @@ def _value_case(spec: Spec, function: Function, reference, variant: Variant, rng
                  for label, path, value in outputs(spec, forward, result)]
         calls.append(_call(forward, args, tuple(path for _, path, _ in shown)))
         compare(0, shown)
-        own, refs, cache = _backwardinputs(function, forward, result, variant, rng)
+        own, refs, cache = _backward_inputs(function, forward, result, variant, rng)
         exact = {k: float64(v) for k, v in refs.items()}
         compared = outputs(spec, function, _reference(reference, function, own, {**exact, **cache}))
         paths = tuple(path for _, path, _ in compared)
         links = {**{k: copy(v) for k, v in refs.items()},
-                 **{name: Ref(0, (forward.returns.index(forward.cache),)) for name in cache}}
+                 **{name: _cache_ref(forward, function) for name in cache}}
         for repeat in range(2 if variant.repeated else 1):
             calls.append(_call(function, own, paths, links))
             compare(1 + repeat, compared, again=repeat > 0)
@@ -277,7 +284,13 @@ def _value_case(spec: Spec, function: Function, reference, variant: Variant, rng
                 dims=dict(variant.sizes), no_fp_warnings=variant.large)
 
 
-def _backwardinputs(function: Function, forward: Function, result, variant: Variant, rng):
+def _cache_ref(forward: Function, backward: Function) -> Ref:
+    """The cache the student's forward (call 0) returned, as the backward's argument: it stays
+    in the sandbox."""
+    return Ref(0, _path(forward, forward.returns.index(backward.cache)))
+
+
+def _backward_inputs(function: Function, forward: Function, result, variant: Variant, rng):
     """(the backward's own generated inputs, its upstream gradients, {cache input: the
     reference forward's cache}): upstream gradients are shaped like the forward's part."""
     own = inputs(function, replace(variant, large=False), rng, 0.0)
@@ -291,7 +304,7 @@ def _backwardinputs(function: Function, forward: Function, result, variant: Vari
             else:
                 upstream[arg.name] = rng.standard_normal(shape).astype(variant.dtype)
         elif arg.kind == "cache":
-            cache[arg.name] = parts[forward.returns.index(forward.cache)]
+            cache[arg.name] = parts[forward.returns.index(function.cache)]
     return own, upstream, cache
 
 
@@ -306,12 +319,11 @@ def _gradient_check(spec: Spec, function: Function, reference, variant: Variant,
     result = _reference(reference, forward, args)
     parts = _parts(forward, result)
     if function.forward:
-        own, refs, cache = _backwardinputs(function, forward, result, variant, rng)
+        own, refs, cache = _backward_inputs(function, forward, result, variant, rng)
         upstream = next(a for a in function.inputs if a.kind == "upstream")
         measured = forward.returns.index(upstream.part)
         weights = np.asarray(refs[upstream.name], dtype=np.float64)
-        links = {**refs, **{name: Ref(0, (forward.returns.index(forward.cache),))
-                            for name in cache}}
+        links = {**refs, **{name: _cache_ref(forward, function) for name in cache}}
         compared = outputs(spec, function, _reference(reference, function, own,
                                                       {**refs, **cache}))
         calls = [_call(forward, args, (_path(forward, measured),)),

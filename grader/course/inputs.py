@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from grader.course.spec import Function, Input
+from grader.course.spec import Function, Input, size_of
 
 #: the integers that integer inputs are drawn from (never 0, where a kink's side is a
 #: convention: ReLU's gradient at 0)
@@ -31,7 +31,7 @@ def value(arg: Input, variant: Variant, rng, offset: float):
         return float(rng.uniform(arg.low, arg.high))
     if arg.kind == "params":
         return {key: array(dims, variant, rng, 0.0) for key, dims in arg.entries}
-    shape = tuple(variant.sizes[d] for d in arg.dims)
+    shape = tuple(size_of(d, variant.sizes) for d in arg.dims)
     if arg.kind == "labels":
         return rng.integers(0, variant.sizes[arg.classes], shape)
     if arg.kind == "int":
@@ -40,13 +40,25 @@ def value(arg: Input, variant: Variant, rng, offset: float):
 
 
 def array(dims: tuple, variant: Variant, rng, offset: float):
-    """Normal values (+ offset) in the variant's dtype, or small nonzero integers."""
-    shape = tuple(variant.sizes[d] for d in dims)
+    """Normal values (shifted by ±offset) in the variant's dtype, or small nonzero integers."""
+    shape = tuple(size_of(d, variant.sizes) for d in dims)
     if variant.dtype == "int64":
         values = rng.choice(INTEGERS, shape).astype(np.int64)
     else:
-        values = (rng.standard_normal(shape) + offset).astype(variant.dtype)
+        values = (rng.standard_normal(shape) + _shifts(shape, offset)).astype(variant.dtype)
     return values.item() if shape == () else values
+
+
+def _shifts(shape: tuple, offset: float):
+    """+offset and −offset in turn along the first axis (−offset for a number): both signs,
+    where e^x and e^(−x) each overflow, each row shifted as a whole (a softmax's row keeps its
+    probabilities)."""
+    if not offset:
+        return 0.0
+    if shape == ():
+        return -offset
+    signs = np.where(np.arange(shape[0]) % 2 == 0, offset, -offset)
+    return signs.reshape((shape[0],) + (1,) * (len(shape) - 1))
 
 
 def float64(value):

@@ -1,5 +1,6 @@
 """The short form of an assignment's spec.toml: the graded functions, their inputs by name with
-shapes in named dimensions and kinds, which backward pairs with which forward, points, and the
+shapes in named dimensions ("N D", "D+1", "4*H") and kinds, which backward pairs with which
+forward, points, and the
 overrides where the grader's defaults do not fit. From it grader.course.derive builds every
 case, so an instructor writes no case builder.
 
@@ -30,6 +31,7 @@ Parsing only: nothing here runs the reference. Errors name the file, the functio
 """
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +50,23 @@ DEFAULTS = {
     "timeout": 5.0,
     "seed": 20,
 }
+
+
+#: a size in a shape: a dimension, optionally times a number or plus or minus one ("4*H", "D+1")
+_SIZE = re.compile(r"^(?:(\d+)\*)?([A-Za-z_]\w*?)(?:([+-])(\d+))?$")
+
+
+def dimension_of(token: str) -> str:
+    """The dimension a size token names: "D+1" -> "D", "4*H" -> "H"."""
+    match = _SIZE.match(token)
+    return match.group(2) if match else token
+
+
+def size_of(token: str, sizes: dict) -> int:
+    """The size a token stands for, given each dimension's size."""
+    times, name, sign, plus = _SIZE.match(token).groups()
+    value = int(times or 1) * sizes[name]
+    return value + (int(plus) if sign == "+" else -int(plus) if sign == "-" else 0)
 
 
 class SpecError(Exception):
@@ -214,10 +233,11 @@ def _input(name: str, value, here: str, dimensions: dict) -> Input:
 
 
 def _known_dims(dims, name: str, here: str, dimensions: dict) -> None:
-    for dim in dims:
-        if dim not in dimensions:
-            raise SpecError(f"{here}: input {name!r} uses dimension {dim!r}, which [dimensions] "
-                            "does not declare")
+    for token in dims:
+        dim = dimension_of(token)
+        if not _SIZE.match(token) or dim not in dimensions:
+            raise SpecError(f"{here}: input {name!r} uses dimension {token!r}, which [dimensions] "
+                            "does not declare (a size is a dimension, \"4*H\" or \"D+1\")")
 
 
 def _check_pairs(spec: Spec, where: str) -> None:
