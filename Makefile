@@ -80,20 +80,33 @@ lock: ## Pin the dependencies pyproject.toml declares into requirements.lock (UP
 	$(UV) pip compile pyproject.toml --extra test --extra bench --universal --python-version 3.11 \
 	  --generate-hashes --custom-compile-command "make lock" --quiet $(if $(UPGRADE),--upgrade) -o $(LOCK)
 
-# Student-facing messages are marked with grader.i18n's _()/ngettext(): extract them into the
-# template, merge it into each language's .po (translate the new entries there), compile the .mo
-# files the package ships (committed, so a fresh clone and an installed wheel need no Babel).
+# Student-facing messages are marked with grader.i18n's _()/ngettext()/N_() (and _() in the page
+# templates): extract them into the template, merge it into each language's .po (translate the
+# new entries there), compile the .mo files the package ships (committed, so a fresh clone and an
+# installed wheel need no Babel). A translated assignment has a catalogue of its own words
+# (spec.toml, the N_() of cases.py, template.py's paragraphs and comments) in
+# assignments/<name>/locale: make that folder to start translating one.
 LOCALES := grader/locale
 TRANSLATED := ko
+PYBABEL := $(VENV)/bin/pybabel
+UPDATE := update --init-missing --no-fuzzy-matching --ignore-obsolete --ignore-pot-creation-date
 translations: $(STAMP) ## Extract marked messages, update each language's .po, compile the .mo
-	$(VENV)/bin/pybabel extract --no-location --sort-output --project grader --omit-header \
-	  -k _ -k ngettext:1,2 -k N_ -o $(LOCALES)/grader.pot grader
+	$(PYBABEL) extract --no-location --sort-output --project grader --omit-header \
+	  -k _ -k ngettext:1,2 -k N_ -F $(LOCALES)/grader.cfg -o $(LOCALES)/grader.pot grader
 	for lang in $(TRANSLATED); do \
-	  $(VENV)/bin/pybabel update --init-missing --no-fuzzy-matching --ignore-obsolete \
-	    --ignore-pot-creation-date -D grader \
-	    -l $$lang -i $(LOCALES)/grader.pot -d $(LOCALES) || exit 1; \
+	  $(PYBABEL) $(UPDATE) -D grader -l $$lang -i $(LOCALES)/grader.pot -d $(LOCALES) || exit 1; \
 	done
-	$(VENV)/bin/pybabel compile --statistics -D grader -d $(LOCALES)
+	$(PYBABEL) compile --statistics -D grader -d $(LOCALES)
+	for a in $(patsubst assignments/%/locale,%,$(wildcard assignments/*/locale)); do \
+	  $(PYBABEL) extract --no-location --sort-output --project "grader assignment $$a" \
+	    --omit-header -k _ -k N_ -F $(LOCALES)/assignments.cfg \
+	    -o assignments/$$a/locale/assignment.pot assignments/$$a || exit 1; \
+	  for lang in $(TRANSLATED); do \
+	    $(PYBABEL) $(UPDATE) -D assignment -l $$lang -i assignments/$$a/locale/assignment.pot \
+	      -d assignments/$$a/locale || exit 1; \
+	  done; \
+	  $(PYBABEL) compile --statistics -D assignment -d assignments/$$a/locale || exit 1; \
+	done
 
 clean: ## Remove the virtual environment and outputs
 	rm -rf $(VENV) $(OUT) build dist *.egg-info

@@ -105,3 +105,13 @@ def test_numbers_are_formatted_outside_the_translation():
         message = scale_words(4.0, "dW", {"N": 4}, {}).message
     assert "정확히 정답의 4배입니다 (N = 4, 배치 크기)" in message
     assert "N = X.shape[0]" in message  # code stays code
+
+
+def test_no_message_is_marked_inside_an_f_string():
+    """Babel does not read inside f-strings: a message marked there is never extracted, so it
+    would have no translation and no test would notice."""
+    inside = re.compile(r"""f(["'])[^"'\n]*\{(?:i18n\.)?(?:_|ngettext|N_)\(""")
+    found = [f"{path.relative_to(ROOT)}:{number}" for path in sorted((ROOT / "grader").rglob("*.py"))
+             for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+             if inside.search(line)]
+    assert not found, found

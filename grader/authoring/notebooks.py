@@ -29,6 +29,13 @@ applied to the student notebook, as a student would make them:
 The result is written to ``assignments/<name>/samples/<id>.ipynb``. Notebooks in ``samples/``
 without a source script (hand-written broken files) are never touched.
 
+Where the assignment has a catalogue of its words in another language
+(``assignments/<name>/locale/<lang>/``), the handout is also built in that language,
+``assignments/<name>/<name>.<lang>.ipynb``, from the same template: its markdown paragraphs and
+code comments translated (grader/authoring/translation.py), its code as it is, its self-check
+cells ``grader.check("f", lang="<lang>")``, and ``metadata.grader.lang`` saying its language, so
+that grading it gives feedback in that language.
+
 Output is deterministic byte for byte: fixed cell ids and fixed metadata. In both kinds of
 script, comment and blank lines before the first cell header are ignored (author notes).
 """
@@ -44,6 +51,9 @@ from types import ModuleType
 import nbformat
 from nbformat import NotebookNode
 from nbformat import v4
+
+from grader import i18n
+from grader.authoring import translation
 
 from grader.course.references import load_reference as course_reference
 
@@ -208,9 +218,18 @@ def template_path(course_root: Path, name: str) -> Path:
     return Path(course_root) / "assignments" / name / "template.py"
 
 
-def notebook_path(course_root: Path, name: str) -> Path:
-    """Where the student notebook of `name` lives: ``assignments/<name>/<name>.ipynb``."""
-    return Path(course_root) / "assignments" / name / f"{name}.ipynb"
+def notebook_path(course_root: Path, name: str, lang: str | None = None) -> Path:
+    """Where the student notebook of `name` lives: ``assignments/<name>/<name>.ipynb``, and in
+    another language ``<name>.<lang>.ipynb``."""
+    suffix = f".{lang}" if lang and lang != i18n.DEFAULT else ""
+    return Path(course_root) / "assignments" / name / f"{name}{suffix}.ipynb"
+
+
+def languages(course_root: Path, name: str) -> list[str]:
+    """The other languages the assignment's words are translated into (a handout each)."""
+    locale = Path(course_root) / "assignments" / name / "locale"
+    return [lang for lang in i18n.LANGUAGES if lang != i18n.DEFAULT
+            and (locale / lang / "LC_MESSAGES" / f"{i18n.ASSIGNMENT_DOMAIN}.mo").is_file()]
 
 
 def sample_sources(course_root: Path, name: str) -> list[Path]:
@@ -223,16 +242,26 @@ def sample_path(course_root: Path, name: str, sample_src: Path) -> Path:
     return Path(course_root) / "assignments" / name / "samples" / f"{Path(sample_src).stem}.ipynb"
 
 
-def _new_notebook(cells: list[NotebookNode], name: str) -> NotebookNode:
-    """A validated v4 notebook of `cells` with the fixed metadata, naming assignment `name`."""
-    nb = v4.new_notebook(cells=cells, metadata={**METADATA, "grader": {"assignment": name}})
+def _new_notebook(cells: list[NotebookNode], name: str, lang: str | None = None) -> NotebookNode:
+    """A validated v4 notebook of `cells` with the fixed metadata, naming assignment `name` (and
+    the language of its words, when it is not the default)."""
+    grader = {"assignment": name, **({"lang": lang} if lang and lang != i18n.DEFAULT else {})}
+    nb = v4.new_notebook(cells=cells, metadata={**METADATA, "grader": grader})
     nbformat.validate(nb)
     return nb
 
 
-def build_notebook(course_root: Path, name: str) -> NotebookNode:
-    """The student notebook of assignment `name`, from its template and reference."""
+def build_notebook(course_root: Path, name: str, lang: str | None = None) -> NotebookNode:
+    """The student notebook of assignment `name`, from its template and reference (its words
+    in `lang`, from the assignment's catalogue, when given)."""
     course_root = Path(course_root)
+    lang = None if lang == i18n.DEFAULT else lang
+    if lang:
+        i18n.add_catalogues(course_root / "assignments" / name / "locale")
+
+    def words(text: str) -> str:
+        return i18n.translated(text, lang) if lang else text
+
     path = template_path(course_root, name)
     parsed = _parse_percent(path, TEMPLATE_DIRECTIVES)
     module = load_reference(course_root, name)
@@ -243,10 +272,13 @@ def build_notebook(course_root: Path, name: str) -> NotebookNode:
         if cell.directive == "markdown":
             if cell.args:
                 raise AuthoringError(path, cell.line, "[markdown] takes no arguments")
-            cells.append(v4.new_markdown_cell(_markdown_source(path, cell), id=cell_id))
+            cells.append(v4.new_markdown_cell(
+                translation.translated_markdown(_markdown_source(path, cell), words)
+                if lang else _markdown_source(path, cell), id=cell_id))
             continue
         if cell.directive is None:
-            cells.append(v4.new_code_cell(cell.source(), id=cell_id))
+            cells.append(v4.new_code_cell(translation.translated_code(cell.source(), words)
+                                          if lang else cell.source(), id=cell_id))
             continue
         if cell.source():
             raise AuthoringError(path, cell.line,
@@ -270,9 +302,10 @@ def build_notebook(course_root: Path, name: str) -> NotebookNode:
             cells.append(v4.new_code_cell(stub_source(funcs[0]), id=cell_id,
                                           metadata={"tags": ["todo", fname]}))
         else:  # check
-            cells.append(v4.new_code_cell(f'grader.check("{fname}")', id=cell_id,
-                                          metadata={"tags": ["check"]}))
-    return _new_notebook(cells, name)
+            check = f'grader.check("{fname}", lang="{lang}")' if lang \
+                else f'grader.check("{fname}")'
+            cells.append(v4.new_code_cell(check, id=cell_id, metadata={"tags": ["check"]}))
+    return _new_notebook(cells, name, lang)
 
 
 def _todo_index(cells: list[NotebookNode], fname: str) -> int | None:
@@ -337,6 +370,8 @@ def _expected(course_root: Path, name: str) -> list[tuple[Path, NotebookNode]]:
     """Every generated file of `name` with the notebook it must hold."""
     course_root = Path(course_root)
     out = [(notebook_path(course_root, name), build_notebook(course_root, name))]
+    out += [(notebook_path(course_root, name, lang), build_notebook(course_root, name, lang))
+            for lang in languages(course_root, name)]
     for src in sample_sources(course_root, name):
         out.append((sample_path(course_root, name, src), build_sample(course_root, name, src)))
     return out

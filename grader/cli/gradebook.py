@@ -13,6 +13,7 @@ from grader.gradebook.schema import GradebookError
 from grader.gradebook.store import ENVIRONMENT, FILENAME, Gradebook, default_path
 from grader.read.submission import SubmissionError
 from grader.cli.batch import grade_batch
+from grader.cli.language import lang_option
 from grader.cli.recording import (_fail, entries_of, identities, nothing_to_grade,
                                   open_recorder, select_students, survey_of)
 
@@ -58,8 +59,9 @@ def _where(command):
 @click.option("--no-html", is_flag=True,
               help="Skip the feedback pages (<id>/feedback.html, summary.html).")
 @recording_options
+@lang_option
 def regrade(assignment, students, submissions, pick, id_pattern, out, jobs, course, isolation,
-            no_html, gradebook_path, no_gradebook, junit):
+            no_html, gradebook_path, no_gradebook, junit, lang):
     """Grade ASSIGNMENT again, for every student or the named ones, and record new runs.
 
     Without --submissions, each student's notebook is the one their latest recorded run graded
@@ -70,9 +72,14 @@ def regrade(assignment, students, submissions, pick, id_pattern, out, jobs, cour
     from grader.course.assignment import AssignmentError, default_out, find_course, load
     from grader.intake.discovery import Survey
 
+    from grader import i18n
+    from grader.course import settings
+
     began = time.perf_counter()
+    i18n.use(lang)  # before the grading processes fork: they inherit it
     try:
         course = find_course(course)
+        settings.use_language(course)
         spec = load(assignment, course)
     except AssignmentError as exc:
         _fail(str(exc))

@@ -23,6 +23,8 @@ from pathlib import Path
 import click
 
 import grader
+from grader import i18n
+from grader.course import settings
 from grader.course.assignment import COURSE_HELP, AssignmentError, find_course, load
 
 PACKAGE = Path(grader.__file__).resolve().parent
@@ -50,10 +52,12 @@ def requirements() -> list:
 
 
 def package_files() -> dict:
-    """{path in a wheel: file} of the grader package source (Python and templates)."""
+    """{path in a wheel: file} of the grader package source (Python, templates and the
+    compiled message catalogues)."""
     files = {}
     for path in sorted(PACKAGE.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts and path.suffix in (".py", ".j2"):
+        if path.is_file() and "__pycache__" not in path.parts \
+                and path.suffix in (".py", ".j2", ".mo"):
             files[f"grader/{path.relative_to(PACKAGE).as_posix()}"] = path
     return files
 
@@ -123,6 +127,8 @@ def course_files(course: Path, name: str) -> dict:
         raise ExportError(f"unknown assignment {name!r} in {course}")
     files = {f"assignments/{name}/{f}": folder / f for f in ASSIGNMENT_FILES
              if (folder / f).is_file()}
+    for catalogue in sorted((folder / "locale").glob("*/LC_MESSAGES/*.mo")):  # its own words
+        files[f"assignments/{name}/{catalogue.relative_to(folder).as_posix()}"] = catalogue
     reference = course / "reference"
     cases = folder / "cases.py"
     # its own reference (a short spec's cases are derived from it) and those its builders import
@@ -148,13 +154,23 @@ def _check_name(name: str) -> None:
         raise ExportError(f"assignment name {name!r}: letters, digits, _ . - only")
 
 
-def bundle(course: Path, name: str) -> dict:
+def bundle(course: Path, name: str, lang: str | None = None) -> dict:
     """{path: Path, text or bytes}: everything grading `name` needs, away from this checkout:
-    the grader wheel, the assignment and its references."""
+    the grader wheel, the assignment and its references, and the course's settings (its
+    language replaced by `lang`, if given)."""
     _check_name(name)
     load(name, course)  # an assignment that does not load is not exported
     wheel_name, wheel_bytes = wheel()
-    return {wheel_name: wheel_bytes, **course_files(course, name)}
+    return {wheel_name: wheel_bytes, **course_files(course, name), **_settings(course, lang)}
+
+
+def _settings(course: Path, lang: str | None) -> dict:
+    """{course.toml: its text} for a bundle: the course's settings, with `lang` if given."""
+    chosen = {**settings.read(course), **({"lang": lang} if lang else {})}
+    if not chosen:
+        return {}
+    return {settings.SETTINGS: "# the course's settings, written by `grader export`\n" + "".join(
+        f'{key} = "{value}"\n' for key, value in sorted(chosen.items()))}
 
 
 def _content(item) -> bytes:
@@ -194,16 +210,16 @@ def _template(name: str, **values) -> str:
 
 # ---- Gradescope -----------------------------------------------------------------------------
 
-def gradescope_files(course: Path, name: str) -> dict:
-    files = bundle(course, name)
+def gradescope_files(course: Path, name: str, lang: str | None = None) -> dict:
+    files = bundle(course, name, lang)
     files["setup.sh"] = _template("setup.sh.j2", assignment=name)
     files["run_autograder"] = _template("run_autograder.j2", assignment=name)
     return files
 
 
-def write_gradescope(course: Path, name: str, target: Path) -> Path:
+def write_gradescope(course: Path, name: str, target: Path, lang: str | None = None) -> Path:
     """autograder.zip: setup.sh and run_autograder at its root, beside the bundle."""
-    files = gradescope_files(course, name)
+    files = gradescope_files(course, name, lang)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(_zip_bytes(files, executable=("setup.sh", "run_autograder")))
     return target
@@ -211,23 +227,30 @@ def write_gradescope(course: Path, name: str, target: Path) -> Path:
 
 # ---- GitHub Classroom -----------------------------------------------------------------------
 
-def github_files(course: Path, name: str, bundle_repo: str | None) -> dict:
-    """A student repository template: the notebook, the public cases, the workflow and its
-    script, and (grading public cases only) the grader package; with `bundle_repo` the
-    workflow fetches the instructor's private bundle instead."""
+def github_files(course: Path, name: str, bundle_repo: str | None,
+                 lang: str | None = None) -> dict:
+    """A student repository template: the notebook (the handout in `lang`, or the course's
+    language, where there is one), the public cases, the workflow and its script, and (grading
+    public cases only) the grader package; with `bundle_repo` the workflow fetches the
+    instructor's private bundle instead."""
     _check_name(name)
     if bundle_repo and not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", bundle_repo):
         raise ExportError(f"--bundle-repo {bundle_repo!r}: expected OWNER/REPO")
     folder = course / "assignments" / name
     load(name, course)
     files = {}
+    lang = lang or settings.language(course)
     for item in (f"{name}.ipynb", "public_cases.bin"):
         if (folder / item).is_file():
             files[item] = folder / item
+    handout = folder / f"{name}.{lang}.ipynb"
+    if lang and handout.is_file():
+        files[f"{name}.ipynb"] = handout
     wheel_name, wheel_bytes = wheel()
     if not bundle_repo:  # the grader package holds no reference and no hidden case
         files[f".grader/{wheel_name}"] = wheel_bytes
-    values = {"assignment": name, "bundle_repo": bundle_repo}
+    values = {"assignment": name, "bundle_repo": bundle_repo,
+              "lang": lang if lang and lang != i18n.DEFAULT else ""}
     files[".github/workflows/classroom.yml"] = _template("classroom.yml.j2", **values)
     files[".github/grade.sh"] = _template("grade.sh.j2", **values)
     files["GRADING.md"] = _template("GRADING.md.j2", **values)
@@ -247,6 +270,11 @@ def _course(course):
         _fail(str(exc))
 
 
+#: the language of the feedback the export grades (the course's course.toml by default)
+lang_option = click.option("--lang", type=click.Choice(i18n.LANGUAGES), default=None,
+                           help="Language of the feedback (default: the course's, course.toml).")
+
+
 @click.group()
 def export():
     """Package an assignment's grading for Gradescope, GitHub Classroom or a private bundle."""
@@ -259,11 +287,12 @@ def export():
               help="The autograder zip to write (holds the hidden cases: never share it).")
 @click.option("--course", type=click.Path(path_type=Path, file_okay=False), default=None,
               help=COURSE_HELP)
-def gradescope(assignment, output, course):
+@lang_option
+def gradescope(assignment, output, course, lang):
     """Write a Gradescope autograder zip for ASSIGNMENT (setup.sh, run_autograder, the grader
     source, the assignment and its references)."""
     try:
-        path = write_gradescope(_course(course), assignment, output)
+        path = write_gradescope(_course(course), assignment, output, lang)
     except (AssignmentError, ExportError) as exc:
         _fail(str(exc))
     click.echo(f"{assignment}: wrote {path} ({path.stat().st_size // 1024} KiB); upload it as "
@@ -280,13 +309,14 @@ def gradescope(assignment, output, course):
                    "Without it the workflow grades the public cases only.")
 @click.option("--course", type=click.Path(path_type=Path, file_okay=False), default=None,
               help=COURSE_HELP)
-def github(assignment, output, bundle_repo, course):
+@lang_option
+def github(assignment, output, bundle_repo, course, lang):
     """Write a GitHub Classroom repository template for ASSIGNMENT: the notebook, the public
     cases, .github/workflows/classroom.yml ("Autograding Tests": grades, reports the score to
     GitHub Classroom through its autograding reporter, a job summary table, the feedback page as
     an artifact) and GRADING.md."""
     try:
-        files = github_files(_course(course), assignment, bundle_repo)
+        files = github_files(_course(course), assignment, bundle_repo, lang)
     except (AssignmentError, ExportError) as exc:
         _fail(str(exc))
     write_folder(output, files, executable=(".github/grade.sh",))
@@ -301,11 +331,12 @@ def github(assignment, output, bundle_repo, course):
               required=True, help="Folder for the bundle (holds the references: keep it private).")
 @click.option("--course", type=click.Path(path_type=Path, file_okay=False), default=None,
               help=COURSE_HELP)
-def bundle_command(assignment, output, course):
+@lang_option
+def bundle_command(assignment, output, course, lang):
     """Write the private grading bundle of ASSIGNMENT (grader source, assignment, references)
     to a folder, e.g. the checkout of a private repository for `export github --bundle-repo`."""
     try:
-        files = bundle(_course(course), assignment)
+        files = bundle(_course(course), assignment, lang)
     except (AssignmentError, ExportError) as exc:
         _fail(str(exc))
     write_folder(output, files)

@@ -6,11 +6,18 @@ output and turns into the "Autograding Tests" check run Classroom records the sc
 
 The runner result holds, per test, its name, pass/fail, points and the message a student reads;
 hidden tests carry only their name and pass/fail, as everywhere else.
+
+The words around the results are in the results' own language (extra_data.lang) unless --lang
+says otherwise; the results' words are what grading wrote. `Points X/Y` stays as it is: GitHub
+Classroom reads that line.
 """
 import json
 from pathlib import Path
 
 import click
+
+from grader import i18n
+from grader.i18n import _, ngettext
 
 #: the runner result format the reporter reads (`version` of its JSON)
 RUNNER_VERSION = 1
@@ -59,31 +66,36 @@ def markdown_summary(found: list) -> str:
     if len(found) == 1:
         submission, data = found[0]
         assignment = data.get("extra_data", {}).get("assignment", "")
-        lines = [f"### {assignment + ': ' if assignment else ''}{_n(data.get('score', 0))} / "
-                 f"{_n(max_score(data))} points ({submission})", "",
-                 "| | Test | Points |", "|---|---|---:|"]
+        points = _("{score} / {max_score} points ({submission})", score=_n(data.get("score", 0)),
+                   max_score=_n(max_score(data)), submission=submission)
+        test_word, points_word, hidden_word = _("Test"), _("Points"), _("(hidden)")
+        lines = [f"### {assignment + ': ' if assignment else ''}{points}", "",
+                 f"| | {test_word} | {points_word} |", "|---|---|---:|"]
         fixes = []
         for test in data.get("tests", []):
             mark = "✅" if test.get("status") == "passed" else "❌"
-            name = _cell(test.get("name", "")) + (" *(hidden)*" if _hidden(test) else "")
+            name = _cell(test.get("name", "")) + (f" *{hidden_word}*" if _hidden(test) else "")
             lines.append(f"| {mark} | {name} | {_n(test.get('score', 0))} / "
                          f"{_n(test.get('max_score', 0))} |")
             if not _hidden(test) and test.get("status") != "passed":
                 fixes.append((test.get("name", ""), test.get("output", "")))
         if fixes:
-            lines += ["", "#### What to fix", ""]
+            lines += ["", "#### " + _("What to fix"), ""]
             for name, output in fixes:
                 body = output.strip().replace("\n", "\n  ")
                 lines.append(f"- **{_cell(name)}**: {body}")
         lines += ["", f"Points {_n(data.get('score', 0))}/{_n(max_score(data))}"]
         return "\n".join(lines) + "\n"
-    lines = ["| Submission | Score | Failed tests |", "|---|---:|---:|"]
+    lines = ["| " + " | ".join((_("Submission"), _("Score"), _("Failed tests"))) + " |",
+             "|---|---:|---:|"]
     for submission, data in found:
         failed = sum(1 for t in data.get("tests", []) if t.get("status") != "passed")
         lines.append(f"| {_cell(submission)} | {_n(data.get('score', 0))} / "
                      f"{_n(max_score(data))} | {failed} |")
     total, top = sum(d.get("score", 0) for _, d in found), sum(max_score(d) for _, d in found)
-    lines += ["", f"{len(found)} submissions, {_n(total)} of {_n(top)} points in all."]
+    lines += ["", ngettext("{count} submission, {total} of {top} points in all.",
+                           "{count} submissions, {total} of {top} points in all.", len(found),
+                           total=_n(total), top=_n(top))]
     return "\n".join(lines) + "\n"
 
 
@@ -101,7 +113,7 @@ def runner_result(data: dict, notebook: str = "") -> dict:
     for test in data.get("tests", []):
         passed = test.get("status") == "passed"
         tests.append({
-            "name": test.get("name", "") + (" (hidden)" if _hidden(test) else ""),
+            "name": test.get("name", "") + (" " + _("(hidden)") if _hidden(test) else ""),
             "status": "pass" if passed else "fail",
             "score": _points(test.get("score", 0)),
             "message": test.get("output", ""),
@@ -111,8 +123,8 @@ def runner_result(data: dict, notebook: str = "") -> dict:
             "execution_time": f"{float(data.get('execution_time', 0)):.2f}s",
         })
     if not tests:  # nothing was judged: the reporter still needs a test to show the reason
-        tests.append({"name": "grading", "status": "error", "score": 0,
-                      "message": data.get("output", "") or "no test was run",
+        tests.append({"name": _("grading"), "status": "error", "score": 0,
+                      "message": data.get("output", "") or _("no test was run"),
                       "test_code": "", "filename": notebook, "line_no": 0,
                       "execution_time": "0s"})
     status = ("pass" if all(t["status"] == "pass" for t in tests) else
@@ -128,7 +140,9 @@ def runner_result(data: dict, notebook: str = "") -> dict:
                    "autograding-grading-reporter action reads) of the one submission under "
                    "OUT to this file.")
 @click.option("--notebook", default="", help="The notebook's name in the runner result.")
-def summary(out, runner_result_path, notebook):
+@click.option("--lang", type=click.Choice(i18n.LANGUAGES), default=None,
+              help="Language of the table's words (default: the results' own, extra_data.lang).")
+def summary(out, runner_result_path, notebook, lang):
     """Print the Markdown summary of the results.json files under OUT: for one submission a
     table of its tests and its `Points X/Y`, for several a table of submissions. Append it to
     $GITHUB_STEP_SUMMARY in a workflow."""
@@ -138,6 +152,20 @@ def summary(out, runner_result_path, notebook):
         raise click.ClickException(str(exc))
     if not found:
         raise click.ClickException(f"no results.json under {out}")
+    with i18n.using(lang or results_language(found)):
+        _summarize(out, found, runner_result_path, notebook)
+
+
+def results_language(found: list) -> str | None:
+    """The language the results were written in (the first that says), or None."""
+    for _submission, data in found:
+        lang = data.get("extra_data", {}).get("lang")
+        if lang in i18n.LANGUAGES:
+            return lang
+    return None
+
+
+def _summarize(out, found, runner_result_path, notebook):
     if runner_result_path is not None:
         if len(found) != 1:
             raise click.ClickException(f"--runner-result describes one submission; {out} holds "

@@ -74,9 +74,8 @@ def hangul_family() -> str | None:
                 break
             except (OSError, RuntimeError, ValueError):
                 continue
-    if found:
-        matplotlib.rcParams["font.family"] = ["sans-serif"]
-        matplotlib.rcParams["font.sans-serif"] = ["DejaVu Sans", found]
+    if found:  # (a family list: matplotlib falls back glyph by glyph, an alias list it does not)
+        matplotlib.rcParams["font.family"] = ["DejaVu Sans", found]
     return found
 
 
@@ -209,12 +208,13 @@ def _block_ticks(axes, size, blocks, horizontal=True):
     width = size / len(blocks)
     centers = [width * (k + 0.5) - 0.5 for k in range(len(blocks))]
     edges = [width * k - 0.5 for k in range(1, len(blocks))]
+    names = [drawable(i18n.translated(str(b)), str(b)) for b in blocks]  # the gates, in words
     if horizontal:
-        axes.set_xticks(centers, [str(b) for b in blocks])
+        axes.set_xticks(centers, names)
         for edge in edges:
             axes.axvline(edge, color=INK, linewidth=1.2)
     else:
-        axes.set_yticks(centers, [str(b) for b in blocks])
+        axes.set_yticks(centers, names)
         for edge in edges:
             axes.axhline(edge, color=INK, linewidth=1.2)
 
