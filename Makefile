@@ -7,12 +7,12 @@ ASSIGNMENT ?=
 SUBMISSIONS ?=
 OUT ?= out
 ASSIGNMENTS := gates rnn_linear rnn_bptt lstm two_layer
-# Every dependency, pinned with hashes: `make` installs exactly these (see README, "Dependencies").
+# Every dependency, pinned with hashes: `make` installs exactly these (see docs/development.md, "Dependencies").
 LOCK := requirements.lock
 UV_VERSION := 0.13.10
 UV := $(VENV)/uv/bin/uv
 
-.PHONY: help setup test grade assignments bench mutants lock translations clean
+.PHONY: help setup test grade assignments bench mutants docs lock translations clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -38,6 +38,9 @@ $(STAMP): pyproject.toml $(LOCK)
 	  fi; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --require-hashes --no-deps -r $(LOCK)
+	@# the distribution was called grader before it became backprop-grader: a .venv of then
+	@# holds it still (and `grader` on PyPI is another project): remove it, quietly if absent
+	@$(PY) -m pip uninstall --quiet --yes grader >/dev/null 2>&1 || true
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	$(PY) -m pip check
 	touch $(STAMP)
@@ -73,11 +76,19 @@ bench: $(STAMP) ## Throughput with full isolation vs executing notebooks in a Ju
 mutants: $(STAMP) ## Detection power: grade each catalogue of realistic mistakes and correct variants
 	$(PY) -m grader mutants
 
+# The documentation site (docs/, mkdocs.yml; MkDocs with the Material theme), strict: a warning,
+# a broken link or anchor included, fails the build. Built into a fresh temporary folder (or
+# DOCS_OUT=dir), never into the checkout; site/, mkdocs' own default, is git-ignored.
+docs: $(STAMP) ## Build the documentation site, strict, into a temporary folder (DOCS_OUT=dir)
+	@out="$${DOCS_OUT:-$$(mktemp -d)}"; \
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --clean --site-dir "$$out" \
+	  && echo "docs: $$out/index.html"
+
 # uv resolves; it lives in a venv of its own inside .venv, never among the project's packages.
 # The pins already in requirements.lock are kept; UPGRADE=1 moves every one to the newest release.
 lock: ## Pin the dependencies pyproject.toml declares into requirements.lock (UPGRADE=1: newest)
 	@test -x $(UV) || { $(PYTHON) -m venv $(VENV)/uv && $(VENV)/uv/bin/pip install --quiet uv==$(UV_VERSION); }
-	$(UV) pip compile pyproject.toml --extra test --extra bench --universal --python-version 3.11 \
+	$(UV) pip compile pyproject.toml --extra test --extra bench --extra docs --universal --python-version 3.11 \
 	  --generate-hashes --custom-compile-command "make lock" --quiet $(if $(UPGRADE),--upgrade) -o $(LOCK)
 
 # Student-facing messages are marked with grader.i18n's _()/ngettext()/N_() (and _() in the page
@@ -109,4 +120,4 @@ translations: $(STAMP) ## Extract marked messages, update each language's .po, c
 	done
 
 clean: ## Remove the virtual environment and outputs
-	rm -rf $(VENV) $(OUT) build dist *.egg-info
+	rm -rf $(VENV) $(OUT) build dist site *.egg-info

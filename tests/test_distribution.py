@@ -65,7 +65,7 @@ def wheel(tmp_path_factory):
     subprocess.run([sys.executable, "-m", "pip", "wheel", str(source), "--no-deps",
                     "--no-build-isolation", "-q", "-w", str(out)], check=True,
                    capture_output=True)
-    (path,) = out.glob("grader-*.whl")
+    (path,) = out.glob("backprop_grader-*.whl")  # the distribution's name, not PyPI's `grader`
     with zipfile.ZipFile(path) as archive:
         return {name: archive.read(name).decode("utf-8", "replace") for name in archive.namelist()}
 

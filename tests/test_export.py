@@ -16,6 +16,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from grader import DISTRIBUTION, __version__
 from grader.export import bundles as export
 from grader.cli import main
 from grader.results.grade import grade_submission
@@ -26,6 +27,8 @@ from tests.grading import COURSE, assignment, worker
 SAMPLES = COURSE / "assignments" / "lstm" / "samples"
 VISIBILITIES = {"hidden", "after_due_date", "after_published", "visible"}
 FORMATS = {"text", "html", "simple_format", "md", "ansi"}
+#: the exported wheels, under the distribution's name (not PyPI's unrelated `grader`)
+WHEELS = f"{export.WHEEL_NAME}-*.whl"
 
 
 def run_cli(*args):
@@ -98,7 +101,7 @@ def autograder(outside_tmp):
         modes = {i.filename: i.external_attr >> 16 for i in archive.infolist()}
         names = archive.namelist()
     shutil.copy(root / "source" / "run_autograder", root / "run_autograder")
-    (wheel,) = (root / "source").glob("grader-*.whl")
+    (wheel,) = (root / "source").glob(WHEELS)
     make_venv(root / "venv", wheel)
     return root, names, modes
 
@@ -123,25 +126,26 @@ def test_gradescope_zip_holds_what_the_autograder_needs(autograder):
             "assignments/lstm/cases.py", "assignments/lstm/public_cases.bin",
             "reference/__init__.py", "reference/lstm.py",
             "reference/gates.py"} <= set(names)  # lstm's cases import reference.gates too
-    assert any(n.startswith("grader-") and n.endswith(".whl") for n in names)
+    assert any(n.startswith(f"{export.WHEEL_NAME}-") and n.endswith(".whl") for n in names)
     assert not [n for n in names if "samples" in n or n.startswith(("tests/", "reference/rnn"))]
     for script in ("setup.sh", "run_autograder"):
         assert modes[script] & stat.S_IXUSR
         assert subprocess.run(["bash", "-n", str(autograder[0] / "source" / script)]).returncode == 0
     setup = (autograder[0] / "source" / "setup.sh").read_text()
-    assert "apt-get install -y -qq bubblewrap" in setup and "grader-*.whl" in setup
+    assert "apt-get install -y -qq bubblewrap" in setup and WHEELS in setup
 
 
 def test_gradescope_wheel_is_the_grader_package(autograder):
     root = autograder[0]
-    (wheel,) = (root / "source").glob("grader-*.whl")
+    (wheel,) = (root / "source").glob(WHEELS)
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
-        meta = archive.read("grader-0.1.0.dist-info/METADATA").decode()
+        meta = archive.read(f"{export.WHEEL_NAME}-{__version__}.dist-info/METADATA").decode()
     assert {"grader/cli/__init__.py", "grader/report/templates/feedback.html.j2",
             "grader/sandbox/worker.py"} <= names
     assert not [n for n in names if n.startswith(("reference/", "assignments/"))]
     assert "Requires-Dist: matplotlib" in meta and "Requires-Dist: numpy" in meta
+    assert f"Name: {DISTRIBUTION}\n" in meta and f"Version: {__version__}\n" in meta
     python = root / "venv" / "bin" / "python"
     where = subprocess.run([str(python), "-c", "import grader; print(grader.__file__)"],
                            capture_output=True, text=True, check=True, cwd=root).stdout
@@ -273,7 +277,7 @@ def public_repo(outside_tmp):
     folder = outside_tmp / "student-repo"
     output = run_cli("export", "github", "lstm", "-o", folder, "--course", COURSE)
     assert "public cases only" in output
-    (wheel,) = (folder / ".grader").glob("grader-*.whl")
+    (wheel,) = (folder / ".grader").glob(WHEELS)
     python = make_venv(outside_tmp / "github-venv", wheel)
     return folder, python
 
@@ -286,7 +290,7 @@ def test_github_template_has_workflow_notebook_and_public_cases_only(public_repo
     folder, _ = public_repo
     steps = job_steps(folder)
     runs = "\n".join(s.get("run", "") for s in steps)
-    assert "bash .github/grade.sh" in runs and "grader-*.whl" in runs
+    assert "bash .github/grade.sh" in runs and WHEELS in runs
     assert "secrets" not in (folder / WORKFLOW).read_text()
     assert any(s.get("uses", "").startswith("actions/upload-artifact") for s in steps)
     files = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}

@@ -1,6 +1,7 @@
 """Detection power, asserted: for every assignment, each realistic mistake of its catalogue
 (assignments/<name>/mutants.py) loses points, at least 90% of them are named by the feedback,
-and every correct-but-different solution keeps full marks. The README shows the latest table."""
+and every correct-but-different solution keeps full marks. docs/detection.md shows the latest
+table."""
 import functools
 
 import pytest
@@ -94,8 +95,9 @@ def test_the_grader_catches_what_a_single_check_misses():
 
 def test_readme_shows_the_latest_table():
     table = mutation.markdown_table([measured(n) for n in NAMES])
-    readme = (COURSE / "README.md").read_text()
-    assert table in readme, "run `grader mutants --readme README.md` and commit README.md"
+    readme = (COURSE / "docs" / "detection.md").read_text()
+    assert table in readme, \
+        "run `grader mutants --readme docs/detection.md` and commit docs/detection.md"
 
 
 def test_mutate_applies_each_edit_exactly_once():

@@ -11,6 +11,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import click  # noqa: E402
 
+import grader  # noqa: E402
 from grader import i18n  # noqa: E402
 from grader.cli import authoring as authoring_cli  # noqa: E402
 from grader.cli import gradebook as gradebook_cli  # noqa: E402
@@ -37,7 +38,8 @@ from grader.similarity.command import similarity  # noqa: E402
 
 
 @click.group()
-@click.version_option(package_name="grader")
+@click.version_option(grader.__version__, package_name=grader.DISTRIBUTION,
+                      message="%(prog)s %(version)s (distribution %(package)s)")
 def main():
     """Grade backpropagation assignments: run student notebooks apart, judge their gradients,
     explain their mistakes."""
@@ -202,7 +204,7 @@ def build(names, course):
 @click.argument("names", nargs=-1)
 @click.option("--course", type=click.Path(path_type=Path, file_okay=False), default=None,
               help=COURSE_HELP)
-@click.option("--markdown", is_flag=True, help="Print the table in Markdown (for the README).")
+@click.option("--markdown", is_flag=True, help="Print the table in Markdown (for docs/detection.md).")
 @click.option("--verbose", is_flag=True, help="Also list every catalogue entry.")
 @click.option("--readme", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Also write the Markdown table between the mutants markers of this file.")

@@ -28,6 +28,8 @@ from grader.course import settings
 from grader.course.assignment import COURSE_HELP, AssignmentError, find_course, load
 
 PACKAGE = Path(grader.__file__).resolve().parent
+#: the distribution's name as a wheel's file name spells it (backprop_grader-0.1.0-...whl)
+WHEEL_NAME = grader.DISTRIBUTION.replace("-", "_")
 ASSIGNMENT_FILES = ("spec.toml", "cases.py", "public_cases.bin")
 #: used when the grader is not installed (run from a source checkout)
 FALLBACK_REQUIREMENTS = ["numpy>=1.24", "nbformat>=5.9", "nbconvert>=7.0", "click>=8.1",
@@ -44,7 +46,7 @@ class ExportError(Exception):
 def requirements() -> list:
     """The grader's runtime dependencies (no test extras)."""
     try:
-        found = metadata.requires("grader") or []
+        found = metadata.requires(grader.DISTRIBUTION) or []
     except metadata.PackageNotFoundError:
         return list(FALLBACK_REQUIREMENTS)
     return [r.split(";")[0].strip() for r in found if "extra ==" not in r] or \
@@ -64,7 +66,7 @@ def package_files() -> dict:
 
 def _requires_python() -> str:
     try:
-        return metadata.metadata("grader")["Requires-Python"] or ">=3.11"
+        return metadata.metadata(grader.DISTRIBUTION)["Requires-Python"] or ">=3.11"
     except metadata.PackageNotFoundError:
         return ">=3.11"
 
@@ -83,12 +85,14 @@ def _zip_bytes(files: dict, executable=()) -> bytes:
 
 def wheel() -> tuple[str, bytes]:
     """(file name, bytes) of a pure-Python wheel of the grader package, as pip installs it:
-    the package, its dependencies, and the `grader` command."""
+    the package, its dependencies, and the `grader` command, under the distribution's name
+    (backprop-grader: `grader` on PyPI is another project)."""
     version = grader.__version__
-    info = f"grader-{version}.dist-info"
+    stem = f"{WHEEL_NAME}-{version}"
+    info = f"{stem}.dist-info"
     files = dict(package_files())
     files[f"{info}/METADATA"] = "".join(
-        ["Metadata-Version: 2.1\nName: grader\n", f"Version: {version}\n",
+        ["Metadata-Version: 2.1\n", f"Name: {grader.DISTRIBUTION}\n", f"Version: {version}\n",
          "Summary: Autograder for backpropagation assignments\n",
          f"Requires-Python: {_requires_python()}\n"]
         + [f"Requires-Dist: {r}\n" for r in requirements()])
@@ -101,7 +105,7 @@ def wheel() -> tuple[str, bytes]:
         digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
         record.append(f"{name},sha256={digest},{len(data)}")
     files[f"{info}/RECORD"] = "\n".join(record + [f"{info}/RECORD,,"]) + "\n"
-    return f"grader-{version}-py3-none-any.whl", _zip_bytes(files)
+    return f"{stem}-py3-none-any.whl", _zip_bytes(files)
 
 
 def _reference_imports(path: Path) -> set:
@@ -197,11 +201,13 @@ def _environment():
     neither GitHub's ${{ }} nor bash's ${#x} can be mistaken for."""
     import jinja2
 
-    return jinja2.Environment(
+    environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(PACKAGE / "report" / "templates" / "export")),
         autoescape=False, keep_trailing_newline=True, undefined=jinja2.StrictUndefined,
         variable_start_string="{=", variable_end_string="=}", comment_start_string="{##",
         comment_end_string="##}", trim_blocks=True, lstrip_blocks=True)
+    environment.globals["wheel_glob"] = f"{WHEEL_NAME}-*.whl"  # what the scripts install
+    return environment
 
 
 def _template(name: str, **values) -> str:

@@ -41,6 +41,6 @@ def isolation_notice(workers: list) -> str | None:
     if first.mode == CONTAINED and first.layers:
         uids = sorted({w.layers["uid"] for w in workers if w.layers and w.layers["uid"]})
         return (f"isolation: {CONTAINED}: {layers_text(first.layers, uids)} ({first.reason}); "
-                "see README, 'Isolation'.")
+                "see docs/isolation.md.")
     return (f"warning: reduced isolation ({first.reason}): student code runs with process "
-            "limits only; see README, 'Isolation'.")
+            "limits only; see docs/isolation.md.")

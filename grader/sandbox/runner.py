@@ -72,7 +72,7 @@ class Worker:
             raise SandboxError(
                 f"no isolation beyond process limits holds here ({self.reason}); the grader "
                 "runs as root, so student code would run as root: pass --isolation reduced to "
-                "grade that way anyway (see README, 'Isolation')")
+                "grade that way anyway (see docs/isolation.md)")
 
     def _start(self):
         self.plans_sent = None  # a new worker process has no case plans yet
