@@ -386,8 +386,7 @@ def goals_met(measurements: list, diagnosed_share: float = 0.9) -> bool:
     return True
 
 
-BEGIN = ("<!-- mutants: the table below is written by "
-         "`grader mutants --readme docs/detection.md` -->")
+BEGIN = "<!-- mutants: the table below is written by `grader mutants --readme docs/detection.md` -->"
 END = "<!-- mutants: end -->"
 
 

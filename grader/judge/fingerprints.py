@@ -8,6 +8,7 @@ run are set apart: the first may reveal a weak case, the second name no value.
 """
 from __future__ import annotations
 
+import functools
 import importlib
 import sys
 from collections.abc import Iterable
@@ -51,12 +52,20 @@ def namespace_of(module) -> dict:
 
 
 def mutant_namespace(mutant: Mutant, module) -> dict:
-    """The reference module's namespace with the mutated function defined in place of its own
-    (the other functions keep calling the original ones by name: the mutant is what they
-    find)."""
-    namespace = dict(vars(module))
+    """A fresh copy of the reference module's functions with the mutated one defined in place
+    of its own. They share one namespace, as a student's notebook functions do: a function that
+    calls the mutated one (a loss calling its forward) finds the mutant, so a mistake in a
+    forward shows wherever the student's own code would use it."""
+    namespace = {"__name__": f"{module.__name__}.mutant"}
+    exec(_module_code(module), namespace)
     exec(mutant.code(), namespace)
     return namespace
+
+
+@functools.lru_cache(maxsize=None)
+def _module_code(module):
+    """The reference module's source, compiled once."""
+    return compile(Path(module.__file__).read_text(), module.__file__, "exec")
 
 
 def run_case(namespace: dict, case):
@@ -183,18 +192,34 @@ def case_values(namespace: dict, cases) -> list:
 
 
 def _parts(result) -> list:
-    """Each call's returned parts, None for a call that failed."""
-    return [call.parts if call.ok else None for call in result.calls]
+    """Each call's returned parts, None for a call that failed; a call that changed one of its
+    array arguments in place has that said as one more part (the same values computed in the
+    caller's arrays is another mistake)."""
+    return [(call.parts + [_changed(call.inputs_changed)] if any(call.inputs_changed or ())
+             else call.parts) if call.ok else None for call in result.calls]
+
+
+def _changed(flags) -> str:
+    return "changed in place: " + ", ".join(str(i) for i, flag in enumerate(flags) if flag)
 
 
 def _same_part(a, b, rtol: float, floor: float) -> bool:
-    """Two returned parts are the same: the same text, or arrays of one shape that differ by
-    at most rtol · max(max|b|, floor) (a NaN difference is a difference)."""
+    """Two returned parts are the same: the same text, or arrays of one shape with NaN and
+    infinities at the same places, whose other entries differ by at most
+    rtol · max(max|b|, floor) (a NaN or infinity against a number is a difference)."""
     if isinstance(a, str) or isinstance(b, str):
         return isinstance(a, str) and isinstance(b, str) and a == b
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     if a.shape != b.shape:
         return False
+    finite = np.isfinite(b)
+    if not np.array_equal(np.isfinite(a), finite):
+        return False
+    if not finite.all():  # NaN where the other has NaN, the same infinity where it has one
+        if not np.array_equal(np.isnan(a), np.isnan(b)) or \
+                not np.array_equal(a[np.isinf(b)], b[np.isinf(b)]):
+            return False
+        a, b = a[finite], b[finite]
     if not b.size:
         return True
     return float(np.abs(a - b).max()) <= rtol * max(float(np.abs(b).max()), floor)

@@ -110,14 +110,15 @@ class Shapes:
 def generate(source: str, functions: tuple[str, ...], shapes: Shapes) -> list[Mutant]:
     """The first-order mutants of `functions` in the reference module `source`."""
     module = ast.parse(source)
+    helpers = {node.name for node in module.body if isinstance(node, ast.FunctionDef)}
     found: list[Mutant] = []
     for node in module.body:
         if isinstance(node, ast.FunctionDef) and node.name in functions:
-            found += _mutants_of(node, shapes)[:MAX_PER_FUNCTION]
+            found += _mutants_of(node, shapes, helpers)[:MAX_PER_FUNCTION]
     return found
 
 
-def _mutants_of(function: ast.FunctionDef, shapes: Shapes) -> list[Mutant]:
+def _mutants_of(function: ast.FunctionDef, shapes: Shapes, helpers=()) -> list[Mutant]:
     """Every single change, then each change made at every place it applies at once (the
     same slip made throughout: every `+=` made `=`, 1 − s² made 1 − s everywhere)."""
     nodes = list(ast.walk(function))
@@ -126,20 +127,20 @@ def _mutants_of(function: ast.FunctionDef, shapes: Shapes) -> list[Mutant]:
                  and isinstance(n.target, ast.Name)}
     site = Operators(function.name, shapes, loop_vars,
                  sorted({ast.unparse(n) for n in nodes if isinstance(n, ast.Slice)}))
-    changes, pairs = [], []
+    site.learn(function, helpers)
+    changes, pairs, slips = [], [], []
     for node in nodes:
-        for operator, replacement, what in site.candidates(node):
+        for operator, replacement, what, *slip in site.candidates(node):
             if isinstance(replacement, tuple):  # two statements changed together
                 first, second, (new_first, new_second) = replacement
                 pairs.append([(first, operator, _located(new_first, first), what),
                               (second, operator, _located(new_second, second), what)])
             elif id(node) in places:
                 changes.append((node, operator, _located(replacement, node), what))
+                slips.append(slip[0] if slip else operator if operator in _SAME_SLIP else what)
     groups: dict[tuple, list] = {}
-    for change in changes:
-        node, operator, replacement, what = change
-        key = (operator,) if operator in _SAME_SLIP else (operator, what)
-        groups.setdefault(key, []).append(change)
+    for change, slip in zip(changes, slips):
+        groups.setdefault((change[1], slip), []).append(change)
     found, seen = [], set()
     batches = [[change] for change in changes] + pairs + \
         [group for group in groups.values() if len({id(c[0]) for c in group}) > 1]
@@ -149,8 +150,8 @@ def _mutants_of(function: ast.FunctionDef, shapes: Shapes) -> list[Mutant]:
             continue  # one change inside another: not one slip
         edit = _Edit(function, [places[id(c[0])][:3] for c in batch], [c[2] for c in batch])
         with edit.made():  # what the changed statements read (a replaced one: its replacement)
-            key = tuple(ast.dump(c[2] if isinstance(c[0], ast.stmt) else places[id(c[0])][4])
-                        for c in batch)
+            key = tuple((c[0].lineno, ast.dump(c[2])) if isinstance(c[0], ast.stmt)
+                        else ast.dump(places[id(c[0])][4]) for c in batch)
         if key in seen:  # two changes that read the same: one mutant
             continue
         seen.add(key)
@@ -159,11 +160,19 @@ def _mutants_of(function: ast.FunctionDef, shapes: Shapes) -> list[Mutant]:
         if any(batch is pair for pair in pairs):
             pass  # a pair of statements, one slip
         elif len(batch) > 1:
-            operator, what = f"{operator}-everywhere", f"{what}, at each of its {len(batch)} places"
+            operator, what = f"{operator}-everywhere", _everywhere(batch)
         found.append(Mutant(f"{function.name}:{operator}:{line}:{len(found)}", function.name,
                             operator, line, what, ast.unparse(node), ast.unparse(replacement),
                             edit))
     return found
+
+
+def _everywhere(batch: list) -> str:
+    """What a change made at several places at once did: the one slip, where it was made."""
+    whats = list(dict.fromkeys(change[3] for change in batch))
+    if len(whats) == 1:
+        return f"{whats[0]}, at each of its {len(batch)} places"
+    return "; ".join(whats)
 
 
 def _places(function: ast.FunctionDef) -> dict:

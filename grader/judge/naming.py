@@ -59,6 +59,20 @@ _PLAIN = {
              "updated, or updated before it is used)"),
     "derivative": N_("a local derivative is taken of the wrong quantity (σ' or tanh' applied to "
                   "a value that already is the σ or the tanh)"),
+    "drop-accumulation": N_("one contribution to an accumulated gradient is left out (a path "
+                         "through the graph is missing)"),
+    "drop-update": N_("a value carried from step to step is never updated (it keeps its first "
+                   "value)"),
+    "float32-storage": N_("an array is allocated as float32, so what is stored in it loses "
+                       "precision"),
+    "float32-accumulator": N_("gradients are accumulated in float32 arrays, so their sums lose "
+                           "precision"),
+    "drop-call": N_("a helper function's call is left out: its input is used as it is"),
+    "other-end": N_("an index or slice is taken from the wrong end (the first entry where the "
+                 "last belongs)"),
+    "count-shift": N_("a count or bound is one off"),
+    "in-place": N_("a result is computed in place in one of its operands, which changes that "
+                "array (a cached value or the caller's input)"),
 }
 
 

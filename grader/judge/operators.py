@@ -9,6 +9,8 @@ import copy
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from grader.judge.statement_operators import StatementOperators
+
 if TYPE_CHECKING:
     from grader.judge.mutants import Shapes
 
@@ -18,7 +20,7 @@ _ACTIVATIONS = {"tanh": "sigmoid", "sigmoid": "tanh"}
 _REDUCTIONS = {"sum": "mean", "mean": "sum"}
 
 
-class Operators:
+class Operators(StatementOperators):
     """The candidate changes of each node of one function: (operator, replacement, what), a
     replacement being a node, or (first, second, [new first, new second]) for two statements
     changed together."""
@@ -50,6 +52,8 @@ class Operators:
     # ---- binary operators: exchanged operands, a dropped term or factor, a transpose
     def _BinOp(self, node):
         yield from self._derivative(node)
+        yield from self._derivative_form(node)
+        yield from self._count_shift(node)
         for side in ("left", "right"):  # g * (x > 0), a gate's 0/1 mask, made g * x * (x > 0)
             mask = getattr(node, side)
             if isinstance(node.op, ast.Mult) and isinstance(mask, ast.Compare) \
@@ -117,12 +121,14 @@ class Operators:
                              [copy.deepcopy(right.left)], [])
             yield "derivative", ast.BinOp(copy.deepcopy(node.left), ast.Sub(),
                                           ast.BinOp(again, ast.Pow(), copy.deepcopy(right.right))), \
-                f"tanh' of tanh({ast.unparse(right.left)}) where {ast.unparse(right.left)} is the tanh already"
+                f"tanh' of tanh({ast.unparse(right.left)}) where {ast.unparse(right.left)} is the tanh already", \
+                "tanh' of tanh again"
             before = ast.Call(ast.Attribute(ast.Name("np", ast.Load()), "arctanh", ast.Load()),
                               [copy.deepcopy(right.left)], [])
             yield "derivative", ast.BinOp(copy.deepcopy(node.left), ast.Sub(),
                                           ast.BinOp(before, ast.Pow(), copy.deepcopy(right.right))), \
-                f"tanh' written with the pre-activation (1 − a²) where the tanh {ast.unparse(right.left)} belongs"
+                f"tanh' written with the pre-activation (1 − a²) where the tanh {ast.unparse(right.left)} belongs", \
+                "tanh' of the pre-activation"
         if isinstance(node.op, ast.Mult) and isinstance(right, ast.BinOp) \
                 and isinstance(right.op, ast.Sub) and isinstance(right.left, ast.Constant) \
                 and right.left.value == 1:
@@ -136,10 +142,11 @@ class Operators:
                 return
             again = ast.Call(ast.Name("sigmoid", ast.Load()), [copy.deepcopy(x)], [])
             yield "derivative", _sigma_prime(outer, again), \
-                f"σ' of σ({ast.unparse(x)}) where {ast.unparse(x)} is the σ already"
+                f"σ' of σ({ast.unparse(x)}) where {ast.unparse(x)} is the σ already", "σ' of σ again"
             pre = ast.parse(f"np.log(({ast.unparse(x)}) / (1 - ({ast.unparse(x)})))", mode="eval").body
             yield "derivative", _sigma_prime(outer, pre), \
-                f"σ' written with the pre-activation where the σ {ast.unparse(x)} belongs"
+                f"σ' written with the pre-activation where the σ {ast.unparse(x)} belongs", \
+                "σ' of the pre-activation"
 
     def _IfExp(self, node):
         yield "condition", copy.deepcopy(node.body), f"always {ast.unparse(node.body)}, whatever {ast.unparse(node.test)}"
@@ -154,7 +161,7 @@ class Operators:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return
         changes = {2: (1,), 1: (2, 0)} if isinstance(value, int) else \
-            {0.5: (1.0,), 1.0: (2.0,), 2.0: (1.0,)}
+            {0.5: (1.0,), 1.0: (2.0, 0.0), 2.0: (1.0,)}
         for other in changes.get(value, ()):
             yield "constant", ast.Constant(other), f"{other} where {value} belongs"
 
@@ -185,6 +192,8 @@ class Operators:
                         yield "axis", changed, f"along axis {axis} instead of {keyword.value.value}"
         if name == "range":
             yield from self._range(node)
+        yield from self._helper_call(node)
+        yield from self._branches(node)
 
     def _range(self, node):
         args = node.args
@@ -207,6 +216,7 @@ class Operators:
 
     # ---- indices: a step off by one, another column block
     def _Subscript(self, node):
+        yield from self._other_end(node)
         index = node.slice
         items = list(index.elts) if isinstance(index, ast.Tuple) else [index]
         for i, item in enumerate(items):
@@ -226,73 +236,6 @@ class Operators:
                         new = ast.parse(f"x[{other}]", mode="eval").body.slice
                         yield "block", _with_item(node, i, new), f"the block [{other}] where [{ast.unparse(item)}] belongs"
 
-    # ---- statements: accumulation, exchanged targets or results
-    def _block(self, node):
-        """Two consecutive assignments of same-shape names with their targets exchanged
-        (di = dc ⊙ i; dg = dc ⊙ g: each computed into the other's name)."""
-        for name in ("body", "orelse"):
-            block = getattr(node, name, None)
-            if not isinstance(block, list):
-                continue
-            for first, second in zip(block, block[1:]):
-                a, b = _single_target(first), _single_target(second)
-                if isinstance(first, (ast.Assign, ast.AugAssign)) and \
-                        isinstance(second, (ast.Assign, ast.AugAssign)):
-                    yield "order", (first, second, [copy.deepcopy(second), copy.deepcopy(first)]), \
-                        "two consecutive steps done in the other order"
-                if a and b and a != b and self.shapes.same_kind(self.function, a, b):
-                    changed = [copy.deepcopy(first), copy.deepcopy(second)]
-                    changed[0].targets, changed[1].targets = \
-                        [ast.Name(b, ast.Store())], [ast.Name(a, ast.Store())]
-                    yield "swap-targets", (first, second, changed), \
-                        f"{a} and {b} computed into each other's names"
-
-    _For = _FunctionDef = _If = _While = _With = _block
-    def _AugAssign(self, node):
-        if isinstance(node.op, ast.Add):
-            yield "overwrite", ast.Assign([copy.deepcopy(node.target)], copy.deepcopy(node.value)), \
-                f"{ast.unparse(node.target)} overwritten instead of accumulated"
-
-    def _Assign(self, node):
-        if len(node.targets) == 1 and isinstance(node.targets[0], ast.Tuple):
-            yield from self._swaps(node, node.targets[0], "swap-targets", "the values assigned to {} and {} exchanged")
-        elif len(node.targets) == 1 and isinstance(node.value, (ast.Name, ast.BinOp, ast.Subscript)):
-            changed = copy.deepcopy(node)
-            changed.value = ast.UnaryOp(ast.USub(), changed.value)
-            yield "sign", changed, f"{ast.unparse(node.targets[0])} assigned with its sign flipped"
-
-    def _Return(self, node):
-        if isinstance(node.value, ast.Tuple):
-            yield from self._swaps(node, node.value, "swap-outputs", "{} and {} returned in each other's place")
-            for k, inner in enumerate(node.value.elts):
-                if isinstance(inner, ast.Tuple):
-                    for i in range(len(inner.elts)):
-                        for j in range(i + 1, len(inner.elts)):
-                            changed = copy.deepcopy(node)
-                            elts = changed.value.elts[k].elts
-                            elts[i], elts[j] = elts[j], elts[i]
-                            yield "swap-outputs", changed, (f"{ast.unparse(inner.elts[i])} and "
-                                                            f"{ast.unparse(inner.elts[j])} returned in each other's place")
-            for i, element in enumerate(node.value.elts):
-                if not isinstance(element, ast.Tuple):
-                    changed = copy.deepcopy(node)
-                    changed.value.elts[i] = ast.UnaryOp(ast.USub(), changed.value.elts[i])
-                    yield "sign", changed, f"{ast.unparse(element)} returned with its sign flipped"
-        elif node.value is not None:
-            for dim in self.dims + self.lengths:
-                changed = copy.deepcopy(node)
-                changed.value = ast.BinOp(changed.value, ast.Div(), ast.parse(dim, mode="eval").body)
-                yield "extra-divisor", changed, f"divides what it returns by {dim}"
-
-    def _swaps(self, node, pair: ast.Tuple, operator: str, words: str):
-        elements = pair.elts
-        for i in range(len(elements)):
-            for j in range(i + 1, len(elements)):
-                changed = copy.deepcopy(node)
-                target = changed.targets[0] if isinstance(changed, ast.Assign) else changed.value
-                target.elts[i], target.elts[j] = target.elts[j], target.elts[i]
-                yield operator, changed, words.format(ast.unparse(elements[i]), ast.unparse(elements[j]))
-
 
 def _sigma_prime(outer: ast.expr | None, s: ast.expr) -> ast.expr:
     """[outer ·] s · (1 − s): σ's derivative written with s, times the upstream factor."""
@@ -300,13 +243,6 @@ def _sigma_prime(outer: ast.expr | None, s: ast.expr) -> ast.expr:
     if outer is None:
         return ast.BinOp(copy.deepcopy(s), ast.Mult(), local)
     return ast.BinOp(ast.BinOp(copy.deepcopy(outer), ast.Mult(), copy.deepcopy(s)), ast.Mult(), local)
-
-
-def _single_target(node) -> str | None:
-    if isinstance(node, ast.Assign) and len(node.targets) == 1 \
-            and isinstance(node.targets[0], ast.Name):
-        return node.targets[0].id
-    return None
 
 
 def _steps_with(item, loop_vars: set) -> bool:
