@@ -12,6 +12,10 @@
 # graded; keep their names and signatures. Add as many cells of your own as you like.
 #
 # Use NumPy only, and work in `float64`.
+#
+# **If `import grader` fails** (in Google Colab, or any new environment), run
+# `%pip install backprop-grader` in a cell of its own, then run the import cell again. Not
+# `pip install grader`: that is an unrelated package of the same name.
 
 # %%
 import numpy as np

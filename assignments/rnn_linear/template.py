@@ -10,6 +10,10 @@
 # mismatch it finds (wrong shape, a gradient off by a constant factor, a flipped sign, ...).
 # Only the functions in the TODO cells are graded; keep their names and signatures. Add as many
 # cells of your own as you like.
+#
+# **If `import grader` fails** (in Google Colab, or any new environment), run
+# `%pip install backprop-grader` in a cell of its own, then run the import cell again. Not
+# `pip install grader`: that is an unrelated package of the same name.
 
 # %%
 import numpy as np

@@ -13,6 +13,10 @@
 #
 # Use NumPy only. Your functions are called with batches of several sizes, with `float32` and
 # integer inputs and with large values: take every size from the arrays you are given.
+#
+# **If `import grader` fails** (in Google Colab, or any new environment), run
+# `%pip install backprop-grader` in a cell of its own, then run the import cell again. Not
+# `pip install grader`: that is an unrelated package of the same name.
 
 # %%
 import numpy as np

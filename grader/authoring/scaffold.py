@@ -113,6 +113,10 @@ TEMPLATE = '''# Template of the student notebook of "{name}" (grader/authoring/n
 # **How to work.** Fill in every cell marked `# YOUR CODE HERE` (delete the
 # `raise NotImplementedError` line), run it, then run the self-check cell below it:
 # `grader.check("f")` runs the public tests of `f` and explains what differs.
+#
+# **If `import grader` fails** (in Google Colab, or any new environment), run
+# `%pip install backprop-grader` in a cell of its own, then run the import cell again. Not
+# `pip install grader`: that is an unrelated package of the same name.
 
 # %%
 import numpy as np
