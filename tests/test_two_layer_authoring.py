@@ -145,3 +145,13 @@ def test_the_gradescope_export_of_two_layer_grades_away_from_the_checkout(tmp_pa
         assert graded.exit_code == 0, graded.output
         scores.append(json.loads(next(out.glob("*/results.json")).read_text())["score"])
     assert scores[0] == scores[1] < 31
+
+
+def test_new_in_an_empty_folder_starts_a_course_there(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    made = run("new", "first")
+    assert made.exit_code == 0, made.output
+    assert (tmp_path / "reference" / "__init__.py").is_file()
+    built = run("build", "first")
+    assert built.exit_code == 0, built.output
+    assert (tmp_path / "assignments" / "first" / "public_cases.bin").is_file()

@@ -15,11 +15,16 @@ from grader.course.assignment import COURSE_HELP, AssignmentError, find_course
               help=COURSE_HELP)
 def new(name, course):
     """Write reference/NAME.py, assignments/NAME/spec.toml and assignments/NAME/template.py: a
-    small working example with comments, to replace with your own (docs/authoring.md)."""
+    small working example with comments, to replace with your own (docs/authoring.md). Outside
+    a course folder, the current folder becomes one."""
+    if course is None:
+        try:
+            course = find_course()
+        except AssignmentError:  # no course here yet: this folder starts one
+            course = Path.cwd()
     try:
-        folder = course if course is not None else find_course()
-        written = create(folder, name)
-    except (AssignmentError, ScaffoldError) as exc:
+        written = create(course, name)
+    except ScaffoldError as exc:
         _fail(str(exc))
     for path in written:
         click.echo(f"wrote {path}")
