@@ -54,12 +54,13 @@ def language() -> str:
     """The language messages are given in now."""
     if _current is not None:
         return _current
-    try:
-        chosen = normalized(os.environ.get("GRADER_LANG")) if os.environ.get("GRADER_LANG") \
-            else None
-    except ValueError:  # a language there is no catalogue of: as if none were set
-        chosen = None
-    return chosen or _course or DEFAULT
+    chosen = os.environ.get("GRADER_LANG")
+    if chosen:
+        try:
+            return normalized(chosen)
+        except ValueError:  # a language there is no catalogue of: as if none were set
+            pass
+    return _course or DEFAULT
 
 
 def use_course(lang: str | None) -> str:

@@ -5,7 +5,7 @@ one sentence ("your wx_grad and wRec_grad are exactly 7× …", "여러분의 wx
 A message about one output names it as the language's "your {label} " says; in English the verbs
 then agree with several outputs, Korean needs no change but the names.
 """
-from grader.i18n import _
+from grader.i18n import _, translated
 
 
 def join(items: list) -> str:
@@ -17,7 +17,11 @@ def join(items: list) -> str:
 
 def merge(messages: list, labels: list) -> list:
     """The messages, those that differ only in the output they name as one sentence naming all
-    of them, each capitalized; `labels`: the outputs' labels as the messages write them."""
+    of them, each capitalized; `labels`: the outputs' labels (in words, as the messages write
+    them, in the current language)."""
+    if not messages:
+        return []
+    labels = [translated(label) for label in labels]
     own = _("your {label} ", label="§")
     groups = {}
     for message in dict.fromkeys(messages):
