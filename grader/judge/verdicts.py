@@ -109,11 +109,10 @@ def _call_failure(case: Case, outcome, index: int, context: Context) -> tuple[st
 
 def _as_value(part, expected: np.ndarray, signature: str, label: str, function: str):
     """The student's returned part as float64 of the expected shape, or a message."""
-    if isinstance(part, str):  # (the signature and label in words, only now: it is rare)
-        hint = _(" (it should return {signature})", signature=translated(signature)) \
-            if signature else ""
+    if isinstance(part, str):
+        hint = _(" (it should return {signature})", signature=signature) if signature else ""
         return None, _("`{function}` returned {part} where {label} should be{hint}.",
-                       function=function, part=part, label=translated(label), hint=hint)
+                       function=function, part=part, label=label, hint=hint)
     value = np.asarray(part, dtype=np.float64)
     if expected.shape == () and value.size == 1:
         value = value.reshape(())
@@ -307,7 +306,8 @@ def judge(case: Case, outcome, context: Context) -> Verdict:
             total += 1
         call = case.calls[expect.call]
         value, problem = _as_value(outcome.calls[expect.call].parts[expect.part], reference,
-                                   call.signature, expect.label, call.function)
+                                   translated(call.signature), translated(expect.label),
+                                   call.function)
         if problem:
             messages.append(problem)
             codes.append("type")
@@ -323,7 +323,10 @@ def judge(case: Case, outcome, context: Context) -> Verdict:
         diagnosis = (_integer_dtype(outcome.calls[expect.call].parts[expect.part], reference,
                                     expect.label)
                      or explain(value, expect, others, case.dims, context.constants))
-        if diagnosis.code in (*VAGUE, "shape") and context.name_mistake is not None:
+        # a value of another shape but the same rank (a sum over the wrong axis) may be a
+        # generated mistake's; one of another rank is said best by its shape
+        if context.name_mistake is not None and (diagnosis.code in VAGUE or (
+                diagnosis.code == "shape" and value.ndim == reference.ndim)):
             diagnosis = context.name_mistake(case, expect, value) or diagnosis
         if value.shape == reference.shape and 0 < value.size <= MAX_EVIDENCE:
             evidence.append(Evidence(expect.label, (value - reference) / (scale or 1.0),
@@ -357,8 +360,8 @@ def judge(case: Case, outcome, context: Context) -> Verdict:
                             _("This test checks your backward against your own forward, so it "
                               "needs a correct forward first: your {labels} are wrong.",
                               labels=join(required)))
-    return Verdict(case, fraction, merge(messages, known.labels)[:MAX_MESSAGES], codes,
-                   evidence)
+    return Verdict(case, fraction, merge(messages, [translated(l) for l in known.labels])[
+        :MAX_MESSAGES], codes, evidence)
 
 
 def _probe_ok(expect, outcome) -> bool:
