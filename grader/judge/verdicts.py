@@ -109,10 +109,11 @@ def _call_failure(case: Case, outcome, index: int, context: Context) -> tuple[st
 
 def _as_value(part, expected: np.ndarray, signature: str, label: str, function: str):
     """The student's returned part as float64 of the expected shape, or a message."""
-    if isinstance(part, str):
-        hint = _(" (it should return {signature})", signature=signature) if signature else ""
+    if isinstance(part, str):  # (the signature and label in words, only now: it is rare)
+        hint = _(" (it should return {signature})", signature=translated(signature)) \
+            if signature else ""
         return None, _("`{function}` returned {part} where {label} should be{hint}.",
-                       function=function, part=part, label=label, hint=hint)
+                       function=function, part=part, label=translated(label), hint=hint)
     value = np.asarray(part, dtype=np.float64)
     if expected.shape == () and value.size == 1:
         value = value.reshape(())
@@ -306,8 +307,7 @@ def judge(case: Case, outcome, context: Context) -> Verdict:
             total += 1
         call = case.calls[expect.call]
         value, problem = _as_value(outcome.calls[expect.call].parts[expect.part], reference,
-                                   translated(call.signature), translated(expect.label),
-                                   call.function)
+                                   call.signature, expect.label, call.function)
         if problem:
             messages.append(problem)
             codes.append("type")
@@ -360,8 +360,8 @@ def judge(case: Case, outcome, context: Context) -> Verdict:
                             _("This test checks your backward against your own forward, so it "
                               "needs a correct forward first: your {labels} are wrong.",
                               labels=join(required)))
-    return Verdict(case, fraction, merge(messages, [translated(l) for l in known.labels])[
-        :MAX_MESSAGES], codes, evidence)
+    return Verdict(case, fraction, merge(messages, known.labels)[:MAX_MESSAGES], codes,
+                   evidence)
 
 
 def _probe_ok(expect, outcome) -> bool:
