@@ -172,7 +172,7 @@ def _evaluate(mutant: Mutant, module, cases, reference) -> Evaluated:
         outcome.values.append(_parts(result))
         ran = ran or all(call.ok for call in result.calls)
         same = same and all(
-            (mine is None) == (theirs is None) and all(
+            (mine is None) == (theirs is None) and len(mine or ()) == len(theirs or ()) and all(
                 _same_part(a, b, SAME, 1.0) for a, b in zip(mine or (), theirs or ()))
             for mine, theirs in zip(_parts(result), _parts(expected)))
         verdict = judge(case, result, Context())
@@ -238,6 +238,8 @@ def same_everywhere(mine: list, theirs: list, rtol: float = 1e-9) -> bool:
             if a_call is None:  # both failed there: the same mistake may well raise the same way
                 compared += 1
                 continue
+            if len(a_call) != len(b_call):  # one changed its inputs in place, the other not
+                return False
             for a, b in zip(a_call, b_call):
                 if not _same_part(a, b, rtol, 1e-300):
                     return False

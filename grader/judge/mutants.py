@@ -141,9 +141,12 @@ def _mutants_of(function: ast.FunctionDef, shapes: Shapes, helpers=()) -> list[M
     groups: dict[tuple, list] = {}
     for change, slip in zip(changes, slips):
         groups.setdefault((change[1], slip), []).append(change)
+    alone = [change for change, slip in zip(changes, slips)
+             if not str(slip).startswith("only-everywhere")]
     found, seen = [], set()
-    batches = [[change] for change in changes] + pairs + \
-        [group for group in groups.values() if len({id(c[0]) for c in group}) > 1]
+    batches = [[change] for change in alone] + pairs + \
+        [group for (_, slip), group in groups.items()
+         if len({id(c[0]) for c in group}) > 1 or str(slip).startswith("only-everywhere")]
     for batch in batches:
         targets = {id(c[0]) for c in batch}
         if any(id(a) in targets for c in batch for a in places[id(c[0])][3]):
@@ -151,7 +154,8 @@ def _mutants_of(function: ast.FunctionDef, shapes: Shapes, helpers=()) -> list[M
         edit = _Edit(function, [places[id(c[0])][:3] for c in batch], [c[2] for c in batch])
         with edit.made():  # what the changed statements read (a replaced one: its replacement)
             key = tuple((c[0].lineno, ast.dump(c[2])) if isinstance(c[0], ast.stmt)
-                        else ast.dump(places[id(c[0])][4]) for c in batch)
+                        else (places[id(c[0])][4].lineno, ast.dump(places[id(c[0])][4]))
+                        for c in batch)
         if key in seen:  # two changes that read the same: one mutant
             continue
         seen.add(key)

@@ -73,6 +73,8 @@ _PLAIN = {
     "count-shift": N_("a count or bound is one off"),
     "in-place": N_("a result is computed in place in one of its operands, which changes that "
                 "array (a cached value or the caller's input)"),
+    "clip": N_("the gradients are clipped before they are returned, which changes every entry "
+            "larger than the bound"),
 }
 
 

@@ -45,6 +45,7 @@ class Operators(StatementOperators):
     def _Name(self, node):
         if not isinstance(node.ctx, ast.Load):
             return
+        yield from self._negated_everywhere(node)
         for other in self.locals:
             if other != node.id and self.shapes.same_kind(self.function, node.id, other):
                 yield "substitute", ast.Name(other, ast.Load()), f"uses {other} where {node.id} belongs"
@@ -149,8 +150,12 @@ class Operators(StatementOperators):
                 "σ' of the pre-activation"
 
     def _IfExp(self, node):
-        yield "condition", copy.deepcopy(node.body), f"always {ast.unparse(node.body)}, whatever {ast.unparse(node.test)}"
-        yield "condition", copy.deepcopy(node.orelse), f"always {ast.unparse(node.orelse)}, whatever {ast.unparse(node.test)}"
+        test = ast.unparse(node.test)
+        yield "condition", copy.deepcopy(node.body), f"always {ast.unparse(node.body)}, whatever {test}", \
+            f"{test} taken as true"
+        yield "condition", copy.deepcopy(node.orelse), f"always {ast.unparse(node.orelse)}, whatever {test}", \
+            f"{test} taken as false"
+        yield from self._in_place_choice(node)
 
     def _UnaryOp(self, node):
         if isinstance(node.op, ast.USub):

@@ -14,6 +14,8 @@ from itertools import combinations
 _ALLOCATIONS = {"zeros", "zeros_like", "ones", "ones_like", "empty", "empty_like", "full"}
 #: operators a student may apply in place (t = b; t *= a)
 _IN_PLACE = {ast.Add: "+=", ast.Sub: "-=", ast.Mult: "*=", ast.Div: "/="}
+#: the ufunc of an operator, for a result written into one operand (out=)
+_UFUNCS = {ast.Add: "add", ast.Mult: "multiply"}
 #: returned tuples longer than this get no mutants that divide two of their parts at once
 _PAIRS_UP_TO = 4
 
@@ -25,6 +27,8 @@ class StatementOperators:
     accumulated: frozenset = frozenset()
     updates: frozenset = frozenset()
     helpers: frozenset = frozenset()
+    #: reads of local arrays (not the base of an item assignment), for "negated everywhere"
+    reads: frozenset = frozenset()
 
     def learn(self, function: ast.FunctionDef, helpers) -> None:
         """What the operators need to know of the whole function: names updated with `+=`
@@ -41,6 +45,12 @@ class StatementOperators:
                 assigned.add(target)
         self.accumulated, self.updates = frozenset(accumulated), frozenset(updates)
         self.helpers = frozenset(helpers) - {function.name}
+        stored = {id(n.value) for n in ast.walk(function)
+                  if isinstance(n, ast.Subscript) and not isinstance(n.ctx, ast.Load)}
+        arguments = {a.arg for a in function.args.args}
+        self.reads = frozenset(id(n) for n in ast.walk(function) if isinstance(n, ast.Name)
+                               and isinstance(n.ctx, ast.Load) and id(n) not in stored
+                               and n.id in assigned and n.id not in arguments)
 
     # ---- statements: accumulation, exchanged targets or results
     def _block(self, node):
@@ -63,7 +73,17 @@ class StatementOperators:
                     yield "swap-targets", (first, second, changed), \
                         f"{a} and {b} computed into each other's names"
 
-    _For = _FunctionDef = _If = _While = _With = _block
+    _For = _FunctionDef = _While = _With = _block
+
+    def _If(self, node):
+        """A choice ignored: one branch always taken (with the same test taken so at every
+        place at once: an option ignored throughout the function)."""
+        yield from self._block(node)
+        test = ast.unparse(node.test)
+        for taken, branch in ((True, node.body), (False, node.orelse)):
+            replacement = ast.If(ast.Constant(True), copy.deepcopy(branch) or [ast.Pass()], [])
+            yield "condition", replacement, f"{test} always taken as {str(taken).lower()}", \
+                f"{test} taken as {str(taken).lower()}"
 
     def _AugAssign(self, node):
         if isinstance(node.op, ast.Add):
@@ -141,6 +161,30 @@ class StatementOperators:
         if accumulators:
             yield "float32-accumulator", *stored(accumulators), "float32-accumulator"
 
+    def _in_place_choice(self, node):
+        """One branch of a conditional value computed in place in the array an operand views
+        (dh = dout[:, t]; dh += dh_next where dh_next + dout[:, t] belongs, which changes dout):
+        np.add(dout[:, t], dh_next, out=dout[:, t]) says the same as one expression."""
+        for name in ("body", "orelse"):
+            branch = getattr(node, name)
+            if not isinstance(branch, ast.BinOp) or type(branch.op) not in _UFUNCS:
+                continue
+            for base, other in ((branch.right, branch.left), (branch.left, branch.right)):
+                if isinstance(base, ast.Subscript):
+                    changed = copy.deepcopy(node)
+                    setattr(changed, name, ast.parse(
+                        f"np.{_UFUNCS[type(branch.op)]}({ast.unparse(base)}, {ast.unparse(other)}, "
+                        f"out={ast.unparse(base)})", mode="eval").body)
+                    yield "in-place", changed, \
+                        f"{ast.unparse(branch)} computed in place in {ast.unparse(base)}, which changes it"
+
+    def _negated_everywhere(self, node):
+        """A local array used with its sign flipped at every read (δ built as 1 − ŷ where
+        ŷ − 1 belongs): only at every place at once."""
+        if id(node) in self.reads:
+            yield "sign", ast.UnaryOp(ast.USub(), copy.deepcopy(node)), \
+                f"{node.id} used with its sign flipped", f"only-everywhere: -{node.id}"
+
     def _Return(self, node):
         if isinstance(node.value, ast.Tuple):
             yield from self._swaps(node, node.value, "swap-outputs", "{} and {} returned in each other's place")
@@ -160,6 +204,7 @@ class StatementOperators:
                     yield "sign", changed, f"{ast.unparse(element)} returned with its sign flipped"
             yield from self._returned_scaled(node)
             yield from self._returned_transposed(node)
+            yield from self._returned_clipped(node)
         elif node.value is not None:
             for reduction in ("mean", "sum"):  # np.mean(2 * (y − t)): one number, not an array
                 changed = copy.deepcopy(node)
@@ -188,6 +233,18 @@ class StatementOperators:
                                                       ast.parse(dim, mode="eval").body)
                 names = " and ".join(ast.unparse(node.value.elts[i]) for i in group)
                 yield "extra-divisor", changed, f"{names} divided by {dim} before returning"
+
+    def _returned_clipped(self, node):
+        """Gradients clipped before they are returned (np.clip to ±5: min-char-rnn's habit,
+        which changes any gradient larger than that)."""
+        parts = [i for i, e in enumerate(node.value.elts) if not isinstance(e, ast.Tuple)]
+        if len(parts) < 2:
+            return
+        changed = copy.deepcopy(node)
+        for i in parts:
+            changed.value.elts[i] = ast.parse(f"np.clip({ast.unparse(changed.value.elts[i])}, -5, 5)",
+                                              mode="eval").body
+        yield "clip", changed, "the gradients clipped to ±5 before they are returned"
 
     def _returned_transposed(self, node):
         """A returned matrix built as its transpose (dW computed as daᵀ·x)."""
