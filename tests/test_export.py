@@ -492,3 +492,21 @@ def test_summary_writes_the_runner_result_of_one_submission(tmp_path):
     result = CliRunner().invoke(main, ["summary", str(tmp_path / "out"), "--runner-result",
                                        str(target)])
     assert result.exit_code != 0 and "describes one submission" in result.output
+
+
+def test_a_source_checkout_bundles_the_dependencies_pyproject_lists(monkeypatch):
+    """Without an installed distribution the bundle's requirements are pyproject.toml's runtime
+    dependencies (not a copy that can fall behind): numpy 2 and pyyaml among them."""
+    import tomllib
+    from importlib import metadata
+
+    from grader.export import bundles
+
+    def missing(name):
+        raise metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(bundles.metadata, "requires", missing)
+    listed = bundles.requirements()
+    project = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    assert listed == project["project"]["dependencies"]
+    assert any(r.startswith("numpy>=2") for r in listed) and any(r.startswith("pyyaml") for r in listed)

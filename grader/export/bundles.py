@@ -16,6 +16,7 @@ import hashlib
 import io
 import re
 import stat
+import tomllib
 import zipfile
 from importlib import metadata
 from pathlib import Path
@@ -31,10 +32,6 @@ PACKAGE = Path(grader.__file__).resolve().parent
 #: the distribution's name as a wheel's file name spells it (backprop_grader-0.1.0-...whl)
 WHEEL_NAME = grader.DISTRIBUTION.replace("-", "_")
 ASSIGNMENT_FILES = ("spec.toml", "cases.py", "public_cases.bin")
-#: used when the grader is not installed (run from a source checkout)
-FALLBACK_REQUIREMENTS = ["numpy>=1.24", "nbformat>=5.9", "nbconvert>=7.0", "click>=8.1",
-                         "rich>=13.0", "jinja2>=3.1", "matplotlib>=3.7", "pyseccomp>=0.1.2",
-                         "copydetect>=0.5"]
 
 
 class ExportError(Exception):
@@ -44,13 +41,23 @@ class ExportError(Exception):
 # ---- what grading needs ---------------------------------------------------------------------
 
 def requirements() -> list:
-    """The grader's runtime dependencies (no test extras)."""
+    """The grader's runtime dependencies (no test extras): the installed distribution's, else
+    (run from a source checkout) those pyproject.toml beside the package lists."""
     try:
         found = metadata.requires(grader.DISTRIBUTION) or []
     except metadata.PackageNotFoundError:
-        return list(FALLBACK_REQUIREMENTS)
-    return [r.split(";")[0].strip() for r in found if "extra ==" not in r] or \
-        list(FALLBACK_REQUIREMENTS)
+        found = []
+    listed = [r.split(";")[0].strip() for r in found if "extra ==" not in r]
+    return listed or _project_requirements()
+
+
+def _project_requirements() -> list:
+    path = PACKAGE.parent / "pyproject.toml"
+    try:
+        return list(tomllib.loads(path.read_text())["project"]["dependencies"])
+    except (OSError, KeyError, tomllib.TOMLDecodeError) as exc:
+        raise ExportError(f"the grader is not installed and {path} does not list its "
+                          f"dependencies ({exc})") from None
 
 
 def package_files() -> dict:
