@@ -18,6 +18,12 @@ assignments/<name>/locale/<lang>/LC_MESSAGES/assignment.mo: loading the assignme
 (`add_catalogues`), and a public case file carries the translations of what it holds
 (`add_messages`). They are looked up after the grader's own catalogue, with `text()`, which always
 formats its template ({{ and }} for a literal brace, as in LaTeX subscripts).
+
+Words the grader makes for an assignment (a short spec's derived test names, descriptions and
+labels: `affine_forward: N = 5, D = 4, H = 6`) are `phrase()`s: the English is the case's name as
+before, and wherever it is looked up (`translated`, `text`), it is put into words in the language
+of then from its template (the grader's catalogue) and its values, so no catalogue holds an entry
+per test.
 """
 import contextlib
 import gettext
@@ -35,6 +41,8 @@ _course = None  # the course's language (course.toml), or None
 #: language -> catalogues of assignments (and public case files), looked up after the grader's
 _extra: dict = {}
 _added: set = set()  # the .mo files in _extra
+#: English phrase -> (template, values, names of the values that are words themselves)
+_phrases: dict = {}
 #: the domain of an assignment's catalogue
 ASSIGNMENT_DOMAIN = "assignment"
 
@@ -131,7 +139,43 @@ def translated(template: str, lang: str | None = None) -> str:
             text = extra.gettext(template)
             if text != template:
                 return text
+        made = _phrases.get(template)
+        if made is not None:
+            return _composed(made, lang)
     return found
+
+
+def _braces(value) -> str:
+    """A value as it stands in a template: a literal brace doubled."""
+    return str(value).replace("{", "{{").replace("}", "}}")
+
+
+def phrase(template: str, words: tuple = (), **values) -> str:
+    """The English of `template` (a message marked with N_() where it is written; no literal
+    brace) with `values` put in, remembered: looked up later, it is put into words in the
+    language of then (`translated`). `words`: the names of values that are words themselves (an
+    assignment's, as its spec says them: "the batch size"; or another phrase), translated too.
+    The English is itself a template, as an assignment's words are (a brace doubled)."""
+    english = template.format(**{name: _braces(value) for name, value in values.items()})
+    _phrases.setdefault(english, (template, dict(values), tuple(words)))
+    return english
+
+
+def _composed(made: tuple, lang: str) -> str:
+    template, values, words = made
+    filled = {name: _word(_braces(value), lang) if name in words else _braces(value)
+              for name, value in values.items()}
+    return translated(template, lang).format(**filled)
+
+
+def _word(value: str, lang: str) -> str:
+    """A value that is a word of an assignment's: its own catalogue's translation first (its
+    "hidden size" is a layer's, not the grader's RNN's), then the grader's."""
+    for extra in _extra.get(lang, ()):
+        text = extra.gettext(value)
+        if text != value:
+            return text
+    return translated(value, lang)
 
 
 def _(template: str, **values) -> str:

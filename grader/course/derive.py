@@ -23,6 +23,10 @@ order of float64 arithmetic agrees to ~1e-13; float32 arithmetic, ~1e-7, does no
 1e-5 for float32 inputs; 1e-5 for gradient checks. [defaults] in the spec may change them.
 Points: a function's `points` are shared among its cases in quarter points, value cases and
 gradient checks weighing twice an edge case.
+
+Test names, descriptions and labels are the grader's templates (N_(), in its catalogue) with the
+function names, sizes and numbers as values (i18n.phrase): a derived test is named in every
+language without an entry of its own in the assignment's catalogue.
 """
 from __future__ import annotations
 
@@ -30,6 +34,8 @@ import zlib
 from dataclasses import replace
 
 import numpy as np
+
+from grader.i18n import N_, phrase
 
 from grader.course.cases import Call, Case, Expect, GradCheck, Ref, perturbed_calls, \
     random_directions
@@ -131,25 +137,29 @@ def _function_cases(spec: Spec, function: Function, reference, order: list) -> l
     edges = {edge: function.edges.get(edge, True) for edge in
              ("size_one", "float32", "integer", "large", "repeated")}
     arrays = _has_float_arrays(spec, function)
-    plans = [(f"{_title(spec, function)}: {_sizes_text(sizes)}", "public" if i == 0 else "hidden",
+    name, offset = function.name, format(spec.defaults["offset"], "g")
+    plans = [(_title(function, sizes), "public" if i == 0 else "hidden",
               2 if i < 2 else 1, Variant(sizes, flag=i == 1)) for i, sizes in enumerate(base)]
     if edges["size_one"]:
         for dim in used:
             if spec.dimensions[dim][1] <= 1:
-                plans.append((f"{function.name}: {dim} = 1 ({spec.dimensions[dim][0]})",
+                plans.append((phrase(N_("{function}: {dim} = 1 ({meaning})"), ("meaning",),
+                                     function=name, dim=dim, meaning=spec.dimensions[dim][0]),
                               function.visibility, 1, Variant({**base[0], dim: 1})))
     if edges["float32"] and arrays:
-        plans.append((f"{function.name}: float32 inputs", function.visibility, 1,
-                      Variant(base[1], dtype="float32")))
+        plans.append((phrase(N_("{function}: float32 inputs"), function=name),
+                      function.visibility, 1, Variant(base[1], dtype="float32")))
     if edges["integer"] and arrays:
-        plans.append((f"{function.name}: integer inputs", function.visibility, 1,
-                      Variant(base[2], dtype="int64")))
+        plans.append((phrase(N_("{function}: integer inputs"), function=name),
+                      function.visibility, 1, Variant(base[2], dtype="int64")))
     if edges["large"] and arrays:
-        plans.append((f"{function.name}: large inputs (±{spec.defaults['offset']:g}), no "
-                      "overflow", function.visibility, 1, Variant(base[1], large=True)))
+        plans.append((phrase(N_("{function}: large inputs (±{offset}), no overflow"),
+                             function=name, offset=offset),
+                      function.visibility, 1, Variant(base[1], large=True)))
     if edges["repeated"]:
-        again = "called twice on one cache" if function.forward else "called twice"
-        plans.append((f"{function.name}: {again}", function.visibility, 1,
+        again = N_("{function}: called twice on one cache") if function.forward \
+            else N_("{function}: called twice")
+        plans.append((phrase(again, function=name), function.visibility, 1,
                       Variant(base[2], repeated=True)))
     seed = int(spec.defaults["seed"]) * 1_000_003 + zlib.crc32(function.name.encode())
     made = []
@@ -158,8 +168,8 @@ def _function_cases(spec: Spec, function: Function, reference, order: list) -> l
         case = _value_case(spec, function, reference, variant, rng)
         case.name, case.visibility = title, visibility
         if variant.large:
-            case.description = (f"Float inputs shifted by ±{spec.defaults['offset']:g}: nothing "
-                                "may overflow or make numpy warn.")
+            case.description = phrase(N_("Float inputs shifted by ±{offset}: nothing may "
+                                         "overflow or make numpy warn."), offset=offset)
         made.append((case, weight))
     if function.forward is not None or function.loss is not None:
         rng = np.random.default_rng([seed, len(plans)])
@@ -168,14 +178,20 @@ def _function_cases(spec: Spec, function: Function, reference, order: list) -> l
     return made
 
 
-def _title(spec: Spec, function: Function) -> str:
+def _title(function: Function, sizes: dict) -> str:
+    """A value case's name: the function (a backward on the student's forward's cache) and its
+    sizes ("N = 5, D = 4, H = 6")."""
+    shown = ", ".join(f"{d} = {v}" for d, v in sizes.items())
     if function.forward:
-        return f"{function.name} on your {function.forward}'s cache"
-    return function.name
+        return phrase(N_("{function} on your {forward}'s cache: {sizes}"),
+                      function=function.name, forward=function.forward, sizes=shown)
+    return phrase(N_("{function}: {sizes}"), function=function.name, sizes=shown)
 
 
-def _sizes_text(sizes: dict) -> str:
-    return ", ".join(f"{d} = {v}" for d, v in sizes.items())
+def _part_of(function: str, part: str) -> str:
+    """The label of a forward's returned part where its backward is tested ("relu_forward's
+    out")."""
+    return phrase(N_("{function}'s {part}"), function=function, part=part)
 
 
 def _has_float_arrays(spec: Spec, function: Function) -> bool:
@@ -253,7 +269,7 @@ def _value_case(spec: Spec, function: Function, reference, variant: Variant, rng
 
     def compare(call: int, compared, again: bool = False):
         for part, (label, _, value) in enumerate(compared):
-            shown = f"{label} on a second call" if again else label
+            shown = phrase(N_("{label} on a second call"), label=label) if again else label
             expects.append(Expect(shown, call, part, value, rtol=rtol))
 
     if function.forward is None:
@@ -267,7 +283,7 @@ def _value_case(spec: Spec, function: Function, reference, variant: Variant, rng
         forward = spec.function(function.forward)
         args = inputs(forward, variant, rng, offset)
         result = _reference(reference, forward, args)
-        shown = [(f"{forward.name}'s {label}", path, value)
+        shown = [(_part_of(forward.name, label), path, value)
                  for label, path, value in outputs(spec, forward, result)]
         calls.append(_call(forward, args, tuple(path for _, path, _ in shown)))
         compare(0, shown)
@@ -329,7 +345,7 @@ def _gradient_check(spec: Spec, function: Function, reference, variant: Variant,
         calls = [_call(forward, args, (_path(forward, measured),)),
                  _call(function, own, tuple(p for _, p, _ in compared), links)]
         analytic_call, first = 1, 0
-        label = f"{forward.name}'s {upstream.part}"
+        label = _part_of(forward.name, upstream.part)
     else:
         measured = function.returns.index(function.loss)
         weights = None
@@ -353,9 +369,11 @@ def _gradient_check(spec: Spec, function: Function, reference, variant: Variant,
                                 weights=weights, rtol=float(spec.defaults["gradcheck_rtol"])))
     required = Expect(label, 0, 0, value,
                       rtol=float(spec.defaults["rtol"]), required=True)
-    title = (f"{function.name} agrees with your {function.forward} (gradient check)"
-             if function.forward else f"{function.name}: its gradients agree with its "
-             f"{function.loss} (gradient check)")
+    title = (phrase(N_("{function} agrees with your {forward} (gradient check)"),
+                    function=function.name, forward=function.forward)
+             if function.forward else
+             phrase(N_("{function}: its gradients agree with its {loss} (gradient check)"),
+                    function=function.name, loss=function.loss))
     return Case(name=title, function=function.name, calls=calls, expects=[required],
                 gradchecks=checks, dims=dict(variant.sizes), visibility="public")
 
