@@ -3,22 +3,31 @@ descriptions from spec.toml, the explanations of known mistakes marked in cases.
 handout's paragraphs and code comments from template.py) has its Korean translation with the
 same placeholders; a handout paragraph keeps its formulas and code exactly; nothing translated
 is stale; the shipped .mo is the compiled .po. What is extracted is what grader/locale/
-assignments.cfg tells `make translations` to extract."""
+assignments.cfg tells `make translations` to extract. An assignment written as a short spec
+(two_layer) has no entry per test: its derived test names, descriptions and labels are the
+grader's templates, each translated in the grader's catalogue, its dimensions' meanings in its
+own."""
 import re
 import string
 from pathlib import Path
 
 import pytest
+import tomllib
 from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
 from grader import i18n
+from grader.course.assignment import load
+from grader.course.spec import is_short_form
 
 ROOT = Path(__file__).resolve().parent.parent
 #: the assignments translated (those with a catalogue of their own)
 ASSIGNMENTS = sorted(p.parent.name for p in (ROOT / "assignments").glob("*/locale"))
+#: those written as a short spec, whose test names are derived (grader/course/derive.py)
+SHORT = [name for name in ASSIGNMENTS if is_short_form(
+    tomllib.loads((ROOT / "assignments" / name / "spec.toml").read_text()))]
 KEYWORDS = {"_": None, "N_": None}  # as `make translations` extracts an assignment
 #: a formula ($…$, $$…$$) or a code span, which a translation keeps as it is
 KEPT = re.compile(r"\$\$.*?\$\$|\$[^$]*\$|`[^`]*`", re.S)
@@ -46,14 +55,18 @@ def _fields(text: str) -> list:
 
 
 def test_the_assignments_are_found():
-    assert {"gates", "lstm", "rnn_bptt", "rnn_linear"} <= set(ASSIGNMENTS)
+    assert {"gates", "lstm", "rnn_bptt", "rnn_linear", "two_layer"} <= set(ASSIGNMENTS)
+    assert "two_layer" in SHORT
 
 
 @pytest.mark.parametrize("name", ASSIGNMENTS)
 def test_every_word_of_an_assignment_has_its_korean_translation(name):
     found = _extracted(name)
-    # every kind of source was read (an extraction that finds nothing proves nothing)
-    assert {"cases.py", "spec.toml", "template.py"} <= set(found.values()), set(found.values())
+    # every kind of source there is was read (an extraction that finds nothing proves
+    # nothing); a short spec has no cases.py
+    sources = {"spec.toml", "template.py"} | ({"cases.py"} if (
+        ROOT / "assignments" / name / "cases.py").is_file() else set())
+    assert sources <= set(found.values()), set(found.values())
     catalogue = _catalogue(name)
     missing = [m for m in found if not catalogue.get(m) or not catalogue.get(m).string]
     assert not missing, f"no Korean translation in assignments/{name}/locale " \
@@ -105,3 +118,39 @@ def test_an_assignments_words_are_looked_up_after_the_graders(tmp_path, monkeypa
         assert i18n.text("a {{literal}} {x}", x=2) == "ㄱ {literal} 2"
         assert i18n.translations_of(["a {{literal}} {x}", "untranslated"]) == {
             "ko": {"a {{literal}} {x}": "ㄱ {{literal}} {x}"}}
+
+
+def _grader_catalogue() -> dict:
+    with open(i18n.LOCALE / "ko" / "LC_MESSAGES" / f"{i18n.DOMAIN}.po", "rb") as f:
+        return {m.id: m.string for m in read_po(f) if m.id}
+
+
+@pytest.mark.parametrize("name", SHORT)
+def test_a_short_specs_derived_words_are_translated_without_an_entry_per_test(name,
+                                                                              monkeypatch):
+    """Each derived test name, description and label is a phrase of a template the grader's
+    catalogue translates (with the same placeholders), whose word values (what a dimension
+    means) the assignment's own catalogue translates; none is an entry of the assignment's."""
+    monkeypatch.delenv("GRADER_LANG", raising=False)
+    monkeypatch.setattr(i18n, "_phrases", {})  # the phrases of this assignment only
+    cases = load(name, ROOT).cases
+    words = [w for case in cases for w in (case.name, case.description,
+                                           *(e.label for e in case.expects)) if w]
+    made = [i18n._phrases[w] for w in words if w in i18n._phrases]
+    # every test name is derived; descriptions and labels where they are words
+    assert {case.name for case in cases} <= set(i18n._phrases)
+    assert len({template for template, _, _ in made}) >= 10
+    grader = _grader_catalogue()
+    own = {m.id: m.string for m in _catalogue(name) if m.id}
+    for template, values, named in made:
+        assert grader.get(template), f"no Korean of {template!r} in grader/locale (run `make " \
+                                     "translations`, translate)"
+        assert _fields(grader[template]) == _fields(template), (template, grader[template])
+        for key in named:
+            assert own.get(values[key]), f"assignments/{name}/locale: no Korean of " \
+                                         f"{values[key]!r} (what a dimension means)"
+    assert not set(words) & set(own), "a derived word has an entry of its own"
+    with i18n.using("ko"):
+        korean = [i18n.text(case.name) for case in cases]
+        assert korean != [case.name for case in cases]
+        assert not [k for k in korean if re.search(r"\b(inputs|called|on your|agrees)\b", k)]

@@ -147,7 +147,7 @@ def test_the_exports_grade_in_the_chosen_language(tmp_path, course):
     assert "GRADER_LANG" not in (english / ".github" / "grade.sh").read_text()
 
 
-@pytest.mark.parametrize("name", ["gates", "lstm", "rnn_bptt", "rnn_linear"])
+@pytest.mark.parametrize("name", ["gates", "lstm", "rnn_bptt", "rnn_linear", "two_layer"])
 def test_the_korean_handout_comes_from_the_same_template(name):
     assert languages(COURSE, name) == ["ko"]
     english, korean = build_notebook(COURSE, name), build_notebook(COURSE, name, "ko")

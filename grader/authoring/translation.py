@@ -3,7 +3,8 @@ translated, and its handout notebook in that language.
 
 The words are gettext messages of the assignment's own catalogue
 (assignments/<name>/locale/<lang>/LC_MESSAGES/assignment.po, `make translations`):
-- spec.toml: the title, and each test's name and description;
+- spec.toml: the title, each test's name and description, and what a short spec's dimensions
+  mean (its derived test names say it: "affine_forward: N = 1 (the batch size)");
 - template.py: each paragraph of a markdown cell (blocks between blank lines; one that is only
   formulas is left as it is), and each comment of a plain code cell that holds words;
 - cases.py: the explanations of known mistakes, marked with N_() (Babel's own Python extractor).
@@ -66,7 +67,8 @@ def translated_code(source: str, translate) -> str:
 # ---- Babel extractors (methods grader.authoring.translation.extract_spec, ...) ----------
 
 def extract_spec(fileobj, keywords, comment_tags, options):
-    """The title and each test's name and description of a spec.toml."""
+    """The title, what each dimension means and each test's name and description of a
+    spec.toml."""
     text = fileobj.read().decode("utf-8")
     spec = tomllib.loads(text)
     lines = text.splitlines()
@@ -76,6 +78,10 @@ def extract_spec(fileobj, keywords, comment_tags, options):
 
     if spec.get("title"):
         yield line_of(spec["title"]), None, spec["title"], ["the assignment's title"]
+    for name, means in spec.get("dimensions", {}).items():  # a short spec's (test names say them)
+        means = means.get("means") if isinstance(means, dict) else means
+        if isinstance(means, str) and has_words(means):
+            yield line_of(means), None, means, [f"what the dimension {name} means"]
     for test in spec.get("test", []):
         if test.get("name"):
             yield line_of(test["name"]), None, test["name"], ["a test's name"]
