@@ -173,7 +173,7 @@ def _stages_log():
     step = itertools.count()
     return parallel.Stages(prepare=lambda i: next(step),
                            run=lambda i, p, w: (p, next(step), time.sleep(0.002))[:2],
-                           finish=lambda i, ran: (os.getpid(), *ran, next(step)))
+                           finish=lambda i, ran, worker: (os.getpid(), *ran, next(step)))
 
 
 def test_a_process_takes_several_submissions_through_each_step_together():
@@ -191,7 +191,7 @@ def test_a_failing_step_fails_only_its_submission():
             raise KeyError("unreadable")
         return i
 
-    def finish(i, ran):
+    def finish(i, ran, worker):
         if i == 7:
             raise ValueError("unjudgeable")
         return ran

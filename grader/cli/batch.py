@@ -115,11 +115,11 @@ def grade_all(assignment, entries, out: Path, jobs: int, isolation: str = "auto"
         with i18n.notebook(submission.lang):  # the notebook's language, unless --lang chose
             return submission, run_submission(assignment, submission, worker)
 
-    def finished(index: int, outcome) -> Graded:
+    def finished(index: int, outcome, worker: Worker | None = None) -> Graded:
         if isinstance(outcome, str):
             return written(ungradable(assignment, entries[index][0], outcome))
         with i18n.notebook(outcome[0].lang):
-            return written(judged(assignment, *outcome))
+            return written(judged(assignment, *outcome, worker=worker))
 
     def failed(index: int, reason: str) -> Graded:
         return written(ungradable(assignment, entries[index][0], reason))

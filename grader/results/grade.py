@@ -92,7 +92,7 @@ def _setup_notes(errors: list, submission: Submission) -> list:
 
 def grade_submission(assignment: Assignment, submission: Submission, worker: Worker) -> Graded:
     """Run and judge every case of the assignment for one extracted submission."""
-    return judged(assignment, submission, run_submission(assignment, submission, worker))
+    return judged(assignment, submission, run_submission(assignment, submission, worker), worker)
 
 
 def run_submission(assignment: Assignment, submission: Submission, worker: Worker) -> tuple:
@@ -115,8 +115,11 @@ def output_bytes(ran: tuple) -> int:
                if isinstance(part, np.ndarray))
 
 
-def judged(assignment: Assignment, submission: Submission, ran: tuple) -> Graded:
-    """The second half of grade_submission: every case judged from what run_submission got."""
+def judged(assignment: Assignment, submission: Submission, ran: tuple,
+           worker: Worker | None = None) -> Graded:
+    """The second half of grade_submission: every case judged from what run_submission got;
+    with the `worker`, a vague failure of a public case over a sequence is narrowed down to
+    the step where it first shows (one more run of the submission, only then)."""
     run, seconds, isolation = ran
     notes = list(submission.notes)
     if isinstance(run, SandboxError):
@@ -133,8 +136,39 @@ def judged(assignment: Assignment, submission: Submission, ran: tuple) -> Graded
     verdicts = [judge(case, outcome, context) for case, outcome in zip(assignment.cases, run.cases)]
     if namer is not None:
         namer.settle(verdicts)
+    if worker is not None:
+        _narrowed(assignment, submission, verdicts, context, worker)
     return Graded(submission.id, verdicts, notes, None, seconds + time.perf_counter() - began,
                   isolation, sum(outcome.seconds for outcome in run.cases))
+
+
+#: each assignment's public cases cut along their sequences (grader.judge.narrowing), or None
+_PREFIXED: dict = {}
+
+
+def _narrowed(assignment: Assignment, submission: Submission, verdicts: list, context,
+              worker: Worker) -> None:
+    """Narrow vague public failures down to a time step, where the reference is at hand."""
+    if assignment.handout is None or all(v.passed for v in verdicts):
+        return
+    from grader.judge import narrowing
+    from grader.judge.fingerprints import namespace_of, reference_module
+
+    found = _PREFIXED.get(id(assignment))
+    if found is None or found[0] is not assignment:
+        module = reference_module(assignment.handout.parent.parent.parent, assignment.name)
+        reference = namespace_of(module)
+        found = _PREFIXED[id(assignment)] = (assignment, [
+            narrowing.prefixed(case, reference) if case.visibility == "public" else None
+            for case in assignment.cases])
+
+    def run(cases):
+        try:
+            return worker.run(submission.source, cases, submission.statements).cases
+        except SandboxError:
+            return []
+
+    narrowing.narrow(found[1], verdicts, context, run)
 
 
 def ungradable(assignment: Assignment, submission_id: str, reason: str) -> Graded:

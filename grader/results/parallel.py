@@ -44,11 +44,12 @@ FREE, TAKEN = 0, 1
 @dataclass
 class Stages:
     """One submission's grading, in the steps a process takes several submissions through
-    together: prepare(index), run(index, prepared, worker), finish(index, ran); size(ran) is
-    how many bytes of output `ran` holds."""
+    together: prepare(index), run(index, prepared, worker), finish(index, ran, worker) (the
+    same worker, should judging want the submission run once more); size(ran) is how many
+    bytes of output `ran` holds."""
     run: Callable
     prepare: Callable = lambda index: None
-    finish: Callable = lambda index, ran: ran
+    finish: Callable = lambda index, ran, worker=None: ran
     size: Callable = lambda ran: 0
 
 
@@ -81,7 +82,7 @@ def _here(stages: Stages, count: int, worker):
         return steps[i]
 
     def finish(pending):
-        finished.extend(stages.finish(i, steps.pop(i)) for i in pending)
+        finished.extend(stages.finish(i, steps.pop(i), worker) for i in pending)
 
     for start in range(0, count, CHUNK):
         _through(stages, range(start, min(count, start + CHUNK)), worker, step, finish)
@@ -272,7 +273,7 @@ def _serve(stages, workers, slot, table, send, pack):
 
     def finish(pending):
         for i in pending:
-            step(i, stages.finish)
+            step(i, lambda i, ran: stages.finish(i, ran, worker))
             step(i, lambda _, graded: pack(graded))
         for i in pending:
             table.current[slot] = i
