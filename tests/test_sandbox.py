@@ -5,6 +5,7 @@ import os
 import numpy as np
 import pytest
 
+from grader import i18n
 from grader.course.cases import Call, Case, Ref
 from grader.sandbox import Worker
 
@@ -370,17 +371,39 @@ def forge_parts(x):
 
 
 @pytest.mark.parametrize("part", ["1", "-1", "True", "0.0", "None", "[0]",
-                                  '{"value": {"$a": 0}}'])
+                                  '{"value": {"$a": 0}}', '"a str, not ..."', '["type"]',
+                                  '["type", 3]', '["type", "x" * 81]', '["size", -1, 2]',
+                                  '["size", True, 2]', '["nonsense", "x"]',
+                                  '["structure", ["seq", "tuple", 2, [], "yes"]]',
+                                  '["structure", ["seq", "t", 9, [["type", "x"]] * 7, True]]',
+                                  '["structure", ["array", [2, 3.5]]]'])
 def test_a_returned_part_must_name_one_of_the_frames_arrays_or_say_why_not(worker, part):
-    """A child's case report names each returned array by its position in the frame: any
-    other position, a bool, a number of another kind or a structure fails that case."""
+    """A child's case report names each returned array by its position in the frame, or says
+    why a part is not one as a code and its values: any other position, a bool, a number of
+    another kind, a text, an unknown code or values out of shape fail that case."""
     outcome = worker.run(FORGE_PARTS.replace("PART", part), [one("forge_parts")]).cases[0]
     assert outcome.failure == "protocol" and "malformed returned part" in outcome.detail
 
 
-@pytest.mark.parametrize("part, expected", [("0", [7.0, 7.0, 7.0]), ('"a str, not ..."', None)])
-def test_a_returned_part_names_an_array_or_why_it_is_not_one(worker, part, expected):
-    outcome = worker.run(FORGE_PARTS.replace("PART", part), [one("forge_parts")]).cases[0]
-    assert outcome.failure is None and outcome.calls[0].ok
-    got = outcome.calls[0].parts[0]
-    assert got == "a str, not ..." if expected is None else got.tolist() == expected
+@pytest.mark.parametrize("part, english, korean", [
+    ("0", [7.0, 7.0, 7.0], None),
+    ('["type", "str"]', "a str, not a number or numpy array", "숫자나 numpy 배열이 아닌 str"),
+    ('["dtype", "object"]', "an array of dtype object, not a real number type",
+     "실수 자료형이 아닌 dtype object의 배열"),
+    ('["size", 9, 4]', "an array of 9 numbers (at most 4 may come back)",
+     "숫자 9개짜리 배열(돌려받을 수 있는 것은 최대 4개)"),
+    ('["structure", ["seq", "tuple", 2, [["array", [3, 4]], ["type", "NoneType"]], False]]',
+     "tuple of 2 (array(3, 4), NoneType)", "원소 2개짜리 tuple (array(3, 4), NoneType)")])
+def test_a_returned_part_names_an_array_or_why_it_is_not_one(worker, part, english, korean):
+    """Why a part is not an array is the child's code and values, put into words by the
+    parent in the language of the run (never the child's text)."""
+    for lang, expected in (("en", english), ("ko", korean)):
+        with i18n.using(lang):
+            outcome = worker.run(FORGE_PARTS.replace("PART", part),
+                                 [one("forge_parts")]).cases[0]
+        assert outcome.failure is None and outcome.calls[0].ok
+        got = outcome.calls[0].parts[0]
+        if korean is None:  # an array, in any language
+            assert got.tolist() == english
+        else:
+            assert got == expected

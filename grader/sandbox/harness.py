@@ -78,8 +78,14 @@ def _follow(value, path):
     return value
 
 
+def _name(value) -> str:
+    return type(value).__name__[:80]
+
+
 def _leaf(value, max_bytes: int | None = None):
-    """A returned value as a numeric array, or a description (str) of why it is not one.
+    """A returned value as a numeric array, or why it is not one as a code and its values
+    (["type", name], ["dtype", name], ["size", numbers, at most]): the parent puts it into
+    words in the student's language (grader.sandbox.messages).
 
     Only the base types' own methods read the value: a subclass overriding view, __array__,
     __float__, __int__ or __eq__ plays no part (it could otherwise send something other than
@@ -93,24 +99,25 @@ def _leaf(value, max_bytes: int | None = None):
     elif isinstance(value, float):
         value = np.asarray(float.__float__(value))
     if not isinstance(value, np.ndarray):
-        return f"a {type(value).__name__}, not a number or numpy array"
+        return ["type", _name(value)]
     array = np.ndarray.view(value, np.ndarray)
     if array.dtype.str not in wire.DTYPES:
-        return f"an array of dtype {array.dtype}, not a real number type"
+        return ["dtype", str(array.dtype)[:80]]
     if max_bytes is not None and 8 * array.size > max_bytes:  # judged as float64
-        return f"an array of {array.size} numbers (at most {max_bytes // 8} may come back)"
+        return ["size", int(array.size), max_bytes // 8]
     return np.array(array, copy=True, order="C")
 
 
-def _shape_of(value, depth=0) -> str:
-    """A short description of the returned structure, for "expected ..., got ..." messages."""
+def _shape_of(value, depth=0) -> list:
+    """The returned structure, for "expected ..., got ..." messages, as plain data the parent
+    puts into words: ["seq", type, length, [up to 6 items], more], ["array", shape] or
+    ["type", name]."""
     if isinstance(value, (tuple, list)) and depth < 3:
-        inner = ", ".join(_shape_of(v, depth + 1) for v in value[:6])
-        more = ", …" if len(value) > 6 else ""
-        return f"{type(value).__name__} of {len(value)} ({inner}{more})"
+        return ["seq", _name(value), len(value), [_shape_of(v, depth + 1) for v in value[:6]],
+                len(value) > 6]
     if isinstance(value, np.ndarray):
-        return f"array{value.shape}"
-    return type(value).__name__
+        return ["array", [int(n) for n in value.shape]]
+    return ["type", _name(value)]
 
 
 class _Skipped(Exception):
@@ -118,10 +125,11 @@ class _Skipped(Exception):
 
 
 class _NoPart(Exception):
-    """An argument is a part of an earlier call's result that the result does not have."""
+    """An argument is a part of an earlier call's result that the result does not have:
+    args (which argument: a position or a keyword, what the result is, Python's words)."""
 
 
-def _argument(spec, results, calls):
+def _argument(spec, results, which):
     kind = spec[0]
     if kind == "v":
         value = spec[1]
@@ -133,16 +141,14 @@ def _argument(spec, results, calls):
     try:
         return _follow(done, path)
     except BaseException as exc:  # the student's result has another structure (or a hostile one)
-        raise _NoPart(f"it was not called: one of its arguments is item {list(path)} of what "
-                      f"`{calls[call]['function']}` returned, and that is {_shape_of(done)} "
-                      f"({_text(exc)})") from None
+        raise _NoPart(which, _shape_of(done), _text(exc)) from None
 
 
 def run_case(namespace: dict, calls: list, max_bytes: int | None = None) -> tuple:
     """Make a case's calls in order; each one's result stays here for later Refs. Return the
     replies, plain JSON data, and the arrays they return: a reply's returned parts are
-    positions in that list, or the text of why a part is not an array (a returned array over
-    max_bytes is not sent: its size is)."""
+    positions in that list, or why a part is not an array as a code and values (a returned
+    array over max_bytes is not sent: its size is)."""
     results, replies, checks, arrays = [], [], [], []
     fp_events = [0]
 
@@ -156,14 +162,15 @@ def run_case(namespace: dict, calls: list, max_bytes: int | None = None) -> tupl
             replies.append({"ok": False, "missing": True})
             continue
         try:
-            args = [_argument(a, results, calls) for a in call["args"]]
-            kwargs = {k: _argument(a, results, calls) for k, a in call["kwargs"].items()}
+            args = [_argument(a, results, i) for i, a in enumerate(call["args"])]
+            kwargs = {k: _argument(a, results, k) for k, a in call["kwargs"].items()}
         except _Skipped as exc:
             replies.append({"ok": False, "skipped": int(exc.args[0])})
             continue
-        except _NoPart as exc:
-            replies.append({"ok": False, "error": {"type": "TypeError",
-                                                   "message": _text(exc), "lines": []}})
+        except _NoPart as exc:  # which argument, what the result is: the parent says it
+            which, got, why = exc.args
+            replies.append({"ok": False, "unreachable": {"argument": which, "got": got,
+                                                         "why": why}})
             continue
         fp_events[0] = 0
         try:
@@ -181,7 +188,7 @@ def run_case(namespace: dict, calls: list, max_bytes: int | None = None) -> tupl
             try:
                 part = _leaf(_follow(result, path), max_bytes)
             except BaseException:
-                part = _shape_of(result)
+                part = ["structure", _shape_of(result)]
             if isinstance(part, np.ndarray):
                 arrays.append(part)
                 part = len(arrays) - 1

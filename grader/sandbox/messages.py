@@ -86,12 +86,89 @@ def _error(value) -> dict:
     return {"type": kind, "message": message, "lines": lines}
 
 
-def _call_outcome(reply, call: Call, arrays: list) -> CallOutcome:
+def _malformed():
+    return SandboxError("malformed returned part")
+
+
+def _name(value) -> str:
+    """A type's or dtype's name as the child gave it: a short text, or out of protocol."""
+    if not isinstance(value, str) or not 0 < len(value) <= 80:
+        raise _malformed()
+    return value
+
+
+def _count(value) -> int:
+    if type(value) is not int or value < 0:
+        raise _malformed()
+    return value
+
+
+def _not_an_array(part) -> str:
+    """Why a returned part is not an array, in words, from the child's code and values
+    (harness._leaf): read strictly, worded here in the current language."""
+    if not isinstance(part, list) or not part:
+        raise _malformed()
+    code, values = part[0], part[1:]
+    if code == "type" and len(values) == 1:
+        return _("a {type}, not a number or numpy array", type=_name(values[0]))
+    if code == "dtype" and len(values) == 1:
+        return _("an array of dtype {dtype}, not a real number type", dtype=_name(values[0]))
+    if code == "size" and len(values) == 2:
+        return _("an array of {size} numbers (at most {limit} may come back)",
+                 size=_count(values[0]), limit=_count(values[1]))
+    if code == "structure" and len(values) == 1:
+        return _structure(values[0])
+    raise _malformed()
+
+
+def _structure(tree, depth: int = 0) -> str:
+    """A returned structure in words (harness._shape_of): "tuple of 2 (array(3, 4), NoneType)"."""
+    if not isinstance(tree, list) or not tree or depth > 3:
+        raise _malformed()
+    kind = tree[0]
+    if kind == "type" and len(tree) == 2:
+        return _name(tree[1])
+    if kind == "array" and len(tree) == 2 and isinstance(tree[1], list) and len(tree[1]) <= 64:
+        return f"array{tuple(_count(n) for n in tree[1])}"
+    if kind == "seq" and len(tree) == 5 and isinstance(tree[3], list) and len(tree[3]) <= 6 \
+            and type(tree[4]) is bool:
+        items = ", ".join(_structure(item, depth + 1) for item in tree[3])
+        return _("{type} of {count} ({items})", type=_name(tree[1]), count=_count(tree[2]),
+                 items=items + (", …" if tree[4] else ""))
+    raise _malformed()
+
+
+def _unreachable(value, call: Call, calls: list) -> dict:
+    """The error of a call the child could not make: one of its arguments (a Ref: which call's
+    result, which item, from the parent's own plan) is not in that result, which the child
+    describes (harness._NoPart)."""
+    if not isinstance(value, dict):
+        raise _malformed()
+    which = value.get("argument")
+    if type(which) is int and 0 <= which < len(call.args):
+        ref = call.args[which]
+    elif isinstance(which, str) and which in call.kwargs:
+        ref = call.kwargs[which]
+    else:
+        raise _malformed()
+    if not isinstance(ref, Ref) or not 0 <= ref.call < len(calls):
+        raise _malformed()
+    path = [list(p) if isinstance(p, tuple) else p for p in ref.path]
+    words = _("it was not called: one of its arguments is item {path} of what `{function}` "
+              "returned, and that is {got} ({why})", path=str(path),
+              function=calls[ref.call].function, got=_structure(value.get("got")),
+              why=_text(value.get("why")))
+    return {"type": "TypeError", "message": words, "lines": []}
+
+
+def _call_outcome(reply, call: Call, arrays: list, calls: list) -> CallOutcome:
     if not isinstance(reply, dict):
         raise SandboxError("reply is not a record")
     if reply.get("ok") is not True:
         if reply.get("missing") is True:
             return CallOutcome(ok=False, missing=True)
+        if "unreachable" in reply:
+            return CallOutcome(ok=False, error=_unreachable(reply["unreachable"], call, calls))
         skipped = reply.get("skipped")
         if isinstance(skipped, int) and not isinstance(skipped, bool):
             return CallOutcome(ok=False, skipped=skipped)
@@ -103,10 +180,8 @@ def _call_outcome(reply, call: Call, arrays: list) -> CallOutcome:
     for part in parts:  # an array's position in the frame, or why the part is not an array
         if type(part) is int and 0 <= part < len(arrays):
             decoded.append(arrays[part])
-        elif isinstance(part, str):
-            decoded.append(_text(part))
-        else:
-            raise SandboxError("malformed returned part")
+        else:  # a code and values (a list), put into words here, or out of protocol
+            decoded.append(_not_an_array(part))
     changed = None
     if call.check_inputs:
         changed = reply.get("inputs_changed")
@@ -128,7 +203,7 @@ def _case_outcome(frame, calls: list, arrays: list) -> CaseOutcome:
     if not isinstance(replies, list) or len(replies) != len(calls):
         raise SandboxError("wrong number of call replies")
     seconds = frame.get("seconds")
-    return CaseOutcome(calls=[_call_outcome(r, c, arrays) for r, c in zip(replies, calls)],
+    return CaseOutcome(calls=[_call_outcome(r, c, arrays, calls) for r, c in zip(replies, calls)],
                        seconds=float(seconds) if isinstance(seconds, (int, float)) else 0.0)
 
 
