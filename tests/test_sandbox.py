@@ -407,3 +407,41 @@ def test_a_returned_part_names_an_array_or_why_it_is_not_one(worker, part, engli
             assert got.tolist() == english
         else:
             assert got == expected
+
+
+FORGE_UNREACHABLE = '''
+import os, struct
+import numpy as np
+from grader import wire
+
+def forge_unreachable(x):
+    """Report case 0's second call as not made for want of argument WHICH, and leave."""
+    body = {"kind": "case", "index": 0, "seconds": 0.0, "calls": [
+        {"ok": True, "parts": [0], "fp": 0},
+        {"ok": False, "unreachable": {"argument": WHICH, "got": ["type", "float"], "why": ""}}]}
+    os.write(3, struct.pack("<Q", len(payload := wire.encode_tree(body, [np.zeros(1)])))
+             + payload)
+    os._exit(0)
+'''
+
+
+def test_an_argument_not_in_an_earlier_result_is_said_by_the_parent(worker):
+    """The child says which argument it could not take and what the earlier result is; the
+    parent names the call and the item from its own plan, in the run's language. An argument
+    that is not one of the call's references is out of protocol."""
+    source = "def forward(x):\n    return 2.5\ndef backward(cache):\n    return cache\n"
+    case = Case("chain", "backward", [Call("forward", (X,)), Call("backward", (Ref(0, (1,)),))])
+    for lang, words in (("en", "it was not called: one of its arguments is item [1] of what "
+                               "`forward` returned, and that is float ("),
+                        ("ko", "호출되지 않았습니다. 인자 하나가 `forward` 함수가 반환한 값의 "
+                               "항목 [1]인데, 반환한 값은 float입니다 (")):
+        with i18n.using(lang):
+            second = worker.run(source, [case]).cases[0].calls[1]
+        assert not second.ok and second.error["message"].startswith(words), second.error
+    forged = Case("chain", "forge_unreachable", [
+        Call("forge_unreachable", (X,)), Call("forge_unreachable", (X, Ref(0, ())))])
+    said = worker.run(FORGE_UNREACHABLE.replace("WHICH", "1"), [forged]).cases[0]
+    assert said.failure is None and "`forge_unreachable` returned" in said.calls[1].error["message"]
+    for which in ("0", "2", "'x'", "None"):  # a value, no argument, no keyword, no position
+        outcome = worker.run(FORGE_UNREACHABLE.replace("WHICH", which), [forged]).cases[0]
+        assert outcome.failure == "protocol", (which, outcome)
