@@ -27,6 +27,7 @@ import grader
 from grader import i18n
 from grader.course import settings
 from grader.course.assignment import COURSE_HELP, AssignmentError, find_course, load
+from grader.export import script_words
 
 PACKAGE = Path(grader.__file__).resolve().parent
 #: the distribution's name as a wheel's file name spells it (backprop_grader-0.1.0-...whl)
@@ -226,7 +227,8 @@ def _template(name: str, **values) -> str:
 def gradescope_files(course: Path, name: str, lang: str | None = None) -> dict:
     files = bundle(course, name, lang)
     files["setup.sh"] = _template("setup.sh.j2", assignment=name)
-    files["run_autograder"] = _template("run_autograder.j2", assignment=name)
+    words = script_words.gradescope(lang or settings.language(course))
+    files["run_autograder"] = _template("run_autograder.j2", assignment=name, words=words)
     return files
 
 
@@ -265,7 +267,7 @@ def github_files(course: Path, name: str, bundle_repo: str | None,
     values = {"assignment": name, "bundle_repo": bundle_repo,
               "lang": lang if lang and lang != i18n.DEFAULT else ""}
     files[".github/workflows/classroom.yml"] = _template("classroom.yml.j2", **values)
-    files[".github/grade.sh"] = _template("grade.sh.j2", **values)
+    files[".github/grade.sh"] = _template("grade.sh.j2", words=script_words.github(lang), **values)
     files["GRADING.md"] = _template("GRADING.md.j2", **values)
     return files
 
