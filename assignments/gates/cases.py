@@ -1,43 +1,23 @@
-"""Case builders for the gates assignment (trusted: they call the reference).
+"""What the gates spec (spec.toml) cannot say (trusted: it calls the reference).
 
-Each builder takes a seeded numpy Generator and the test's params from spec.toml and returns a
-Case with the inputs to send and the reference's answers. Inputs of every dtype are sent as
-they are (integer, float32, float64); the expected values are the reference's on the same
-values in float64.
-
-Forward/backward pairs are graded through the student's own cache: the backward test calls the
-student's forward, then the student's backward on the cache that forward returned (a Ref, so
-the cache never leaves the sandbox), and compares both with the reference. The gradient-check
-tests compare the student's backward with central differences of the student's own forward.
-
-The mistakes students actually make are Hypotheses: the value that mistake produces on the
-inputs sent, computed here by small trusted variants of the reference, with the message that
-explains it. They are tried before the generic diagnoses (sign, scale, swapped outputs).
+`hypotheses(function, label, inputs, value)` gives, for a value a derived case compares, the
+classic mistakes that can be told from the reference's `value`, each with the explanation the
+feedback gives. Generated mutants (grader/judge) name most of these mistakes only in the
+reference's own terms ("it computes out where dout ⊙ out belongs"); these say why (out, not x,
+goes into sigmoid_backward; dx sums three paths), the catalogue (mutants.py) expects those words,
+and some mistakes no edit of the reference makes at all (noted where they are).
+The builders make the cases the derived sizes cannot: a scalar and a 2-D sigmoid, float32
+inputs beyond −89, square matrices for matmul_backward (its missing transposes only run there).
 """
 import numpy as np
 
-from grader.course.cases import (Call, Case, Expect, GradCheck, Hypothesis, Ref, call_case,
-                                 distinct_hypotheses, perturbed_calls, random_directions)
+from grader.course.cases import Hypothesis, call_case, distinct_hypotheses
 from grader.i18n import N_
 from grader.judge.diagnose import relative_error
 from reference import gates as ref
 
-#: a hypothesis closer than this (relative) to the reference, or to an earlier hypothesis,
-#: could be confused with it and is left out.
+#: a hypothesis closer than this (relative) to the reference, or to an earlier one, is left out
 DISTINCT = 1e-3
-STEP = 1e-5  # central-difference step of the gradient checks
-CACHE = Ref(0, (1,))  # the cache returned by the forward call (call 0) of a backward case
-
-
-def _inputs(rng, shape, dtype="float64", scale=1.0, low=-3, high=3):
-    """Random inputs of a dtype: normal × scale for floats, integers in [low, high] otherwise.
-    shape () gives a Python number (a scalar argument)."""
-    shape = tuple(shape)
-    if dtype in ("int64", "int32"):
-        values = rng.integers(low, high + 1, shape).astype(dtype)
-    else:
-        values = (scale * rng.standard_normal(shape)).astype(dtype)
-    return values.item() if shape == () else values
 
 
 def _f64(a):
@@ -48,46 +28,35 @@ def _hypotheses(reference, candidates) -> list:
     return distinct_hypotheses(reference, candidates, DISTINCT)
 
 
-# ---- sigmoid ------------------------------------------------------------------------------
-
-LARGE = (1e4, 1e3, 800.0, 100.0, 40.0, 1.0, 1e-3)
-
-
-def sigmoid_case(rng, shape=(7,), dtype="float64", large=False):
-    """sigmoid on random values; with large=True on ±1e4, ±1e3, ±800, … (both signs, where
-    1 / (1 + e^(−x)) overflows for x < 0) and no numpy warning is allowed."""
-    if large:
-        magnitudes = np.array(LARGE)
-        x = np.concatenate([magnitudes, -magnitudes, [0.0]])
-        x = rng.permutation(x).astype(dtype)
+def hypotheses(function, label, given, value) -> list:
+    """The classic mistakes of `function` for its compared value `label` (the reference's
+    `value`) on inputs `given`, those that can be told from it."""
+    if function == "matmul_backward":  # exchanged gradients: no edit of one expression makes it
+        return _matmul(label, given["dD"], given["W"], given["X"])
+    if function == "sigmoid":  # σ(−x): a mutant says only "a branch taken whatever x"
+        found = _sigmoid(given["x"])
+    elif function == "sigmoid_backward":  # why out, not x: the reference never calls σ there
+        found = _sigmoid_backward(given["dout"], given["out"])
+    elif function == "neuron_forward":  # which entry of w is the bias
+        found = _neuron_f(given["w"], given["x"])
+    elif function == "neuron_backward":  # no mutant: dz without f(1 − f), w and x swapped
+        found = _neuron_backward_variants(given["w"], given["x"], given["dout"])[label == "dx"]
+    elif function == "staged_backward":  # the stage a path comes from; dx and dy one array
+        found = _staged_candidates(given["x"], given["y"], given["dout"])[label == "dy"]
     else:
-        x = _inputs(rng, shape, dtype, scale=3.0, low=-6, high=6)
-    expected = ref.sigmoid(x)
-    flipped = (N_("your sigmoid(x) is σ(−x) = 1 − σ(x): check the sign of the exponent. For "
-                  "x ≥ 0 use 1 / (1 + e^(−x)); for x < 0 use e^x / (1 + e^x)."),
-               ref.sigmoid(-_f64(x)), "sigmoid:flipped")
-    case = call_case("sigmoid", (x,), ("x",),
-                     [("sigmoid(x)", (), expected,
-                       {"hypotheses": _hypotheses(expected, [flipped])})],
-                     signature=N_("an array of σ(x), the shape of x"))
-    case.no_fp_warnings = large
-    return case
+        return []
+    return _hypotheses(value, found)
 
 
-def sigmoid_backward_case(rng, shape=(7,), dtype="float64"):
-    """sigmoid_backward(dout, out) with out = σ(x) of random x (as sent by a forward pass).
-    dtype="int64" sends integer upstream gradients (out is always a probability)."""
-    shape = tuple(shape)
-    x = 2.0 * rng.standard_normal(shape)
-    out = ref.sigmoid(x)
-    if dtype == "float32":
-        out = out.astype(np.float32)
-    dout = _inputs(rng, shape, dtype, low=-3, high=3)
-    if shape == ():
-        out = float(out)
-    expected = ref.sigmoid_backward(dout, out)
+def _sigmoid(x):
+    return [(N_("your sigmoid(x) is σ(−x) = 1 − σ(x): check the sign of the exponent. For "
+                "x ≥ 0 use 1 / (1 + e^(−x)); for x < 0 use e^x / (1 + e^x)."),
+             ref.sigmoid(-_f64(x)), "sigmoid:flipped")]
+
+
+def _sigmoid_backward(dout, out):
     s_of_out = ref.sigmoid(out)
-    candidates = [
+    return [
         (N_("your dx recomputes σ from its second argument: sigmoid_backward receives "
             "out = σ(x), the gate's output, not x. The local gradient is out·(1 − out), so "
             "dx = dout·out·(1 − out), with no call to sigmoid."),
@@ -102,28 +71,12 @@ def sigmoid_backward_case(rng, shape=(7,), dtype="float64"):
             "so dx = dout·out·(1 − out), not dout·(1 − out)."), _f64(dout) * (1 - _f64(out)),
          "sigmoid_backward:half"),
     ]
-    return call_case("sigmoid_backward", (dout, out), ("dout", "out"),
-                     [("dx", (), expected, {"hypotheses": _hypotheses(expected, candidates)})],
-                     signature=N_("dx, the shape of out"))
-
-
-# ---- a sigmoid neuron -----------------------------------------------------------------------
-
-def _neuron_data(rng, d, dtype):
-    w = _inputs(rng, (d + 1,), dtype, low=-2, high=2)
-    x = _inputs(rng, (d,), dtype, low=-2, high=2)
-    if dtype == "int64":  # not 0 or ±1, where forgetting dout would go unnoticed
-        return w, x, int(rng.choice([-3, -2, 2, 3]))
-    dout = _inputs(rng, (), dtype, scale=1.5)
-    return w, x, (np.float32(dout) if dtype == "float32" else dout)
 
 
 def _neuron_f(w, x):
-    """(f, hypotheses for f): the reference's f and the classic neuron_forward mistakes."""
     w, x = _f64(w), _f64(x)
-    f, _ = ref.neuron_forward(w, x)
     z = np.dot(w[:-1], x) + w[-1]
-    candidates = [
+    return [
         (N_("your f leaves out the bias: the last entry of w is the bias, "
             "f = σ(w[:-1]·x + w[-1])."), ref.sigmoid(np.dot(w[:-1], x)), "neuron:no_bias"),
         (N_("your f takes the bias from w[0]: the bias is the *last* entry of w, "
@@ -132,16 +85,6 @@ def _neuron_f(w, x):
         (N_("your f is z = w[:-1]·x + w[-1] itself: the neuron's output goes through the "
             "sigmoid, f = σ(z)."), z, "neuron:no_sigmoid"),
     ]
-    return _f64(f), _hypotheses(f, candidates)
-
-
-def neuron_forward_case(rng, d=3, dtype="float64"):
-    """neuron_forward(w, x) with D inputs; only f is compared (the cache is yours)."""
-    w, x, _ = _neuron_data(rng, d, dtype)
-    f, hypotheses = _neuron_f(w, x)
-    return call_case("neuron_forward", (w, x), ("w", "x"),
-                     [("f", (0,), f, {"hypotheses": hypotheses})],
-                     signature="(f, cache)", dims={"D": d})
 
 
 def _neuron_backward_variants(w, x, dout):
@@ -185,61 +128,6 @@ def _neuron_backward_variants(w, x, dout):
     return dw_candidates, both("dx") + [
         ((swapped, {"label": "dx"}), right * x, "neuron:swapped_inputs")]
 
-
-def neuron_backward_case(rng, d=3, dtype="float64"):
-    """Your neuron_forward, then your neuron_backward on your cache: f, dw and dx against the
-    reference."""
-    w, x, dout = _neuron_data(rng, d, dtype)
-    dw, dx = ref.neuron_backward(float(dout), ref.neuron_forward(w, x)[1])
-    dw_candidates, dx_candidates = _neuron_backward_variants(w, x, dout)
-    calls = [
-        Call("neuron_forward", (w, x), returns=((0,),), signature="(f, cache)",
-             check_inputs=True, arg_names=("w", "x")),
-        Call("neuron_backward", (dout, CACHE), returns=((0,), (1,)), signature="(dw, dx)",
-             check_inputs=True, arg_names=("dout", "cache")),
-    ]
-    f, f_hypotheses = _neuron_f(w, x)
-    expects = [
-        Expect("f", 0, 0, f, hypotheses=f_hypotheses),
-        Expect("dw", 1, 0, dw, hypotheses=_hypotheses(dw, dw_candidates)),
-        Expect("dx", 1, 1, dx, hypotheses=_hypotheses(dx, dx_candidates)),
-    ]
-    return Case(name="", function="neuron_backward", calls=calls, expects=expects,
-                dims={"D": d})
-
-
-def neuron_gradient_check_case(rng, d=3, directions=2, step=STEP):
-    """Your neuron_backward against central differences of your own neuron_forward:
-    L(w, x) = dout · f(w, x), along random directions of w and of x."""
-    w, x, dout = _neuron_data(rng, d, "float64")
-    calls = [
-        Call("neuron_forward", (w, x), returns=((0,),), signature="(f, cache)",
-             check_inputs=True, arg_names=("w", "x")),
-        Call("neuron_backward", (dout, CACHE), returns=((0,), (1,)), signature="(dw, dx)",
-             check_inputs=True, arg_names=("dout", "cache")),
-    ]
-
-    def objective(position):
-        def chain(value, first):
-            args = [w, x]
-            args[position] = value
-            return [Call("neuron_forward", tuple(args), returns=((0,),),
-                         signature="(f, cache)", check_inputs=True, arg_names=("w", "x"))]
-        return chain
-
-    checks = []
-    for position, (label, base) in enumerate((("dw", w), ("dx", x))):
-        dirs = random_directions(rng, np.shape(base), directions)
-        plus, minus = perturbed_calls(calls, objective(position), base, dirs, step)
-        checks.append(GradCheck(label, 1, position, dirs, plus, minus, step,
-                                weights=np.asarray(dout, dtype=np.float64)))
-    forward = Expect(N_("neuron_forward's f"), 0, 0, np.asarray(ref.neuron_forward(w, x)[0]),
-                     required=True)
-    return Case(name="", function="neuron_backward", calls=calls, expects=[forward],
-                gradchecks=checks, dims={"D": d})
-
-
-# ---- staged computation --------------------------------------------------------------------
 
 def staged_variant(x, y, dout, drop=(), alias=False, inverse="square", square=2.0,
                    sigmoid_local="output", multiply="other"):
@@ -336,108 +224,52 @@ def _staged_candidates(x, y, dout) -> tuple[list, list]:
     return dx_candidates, dy_candidates
 
 
-def _staged_data(rng, shape, dtype):
-    x = _inputs(rng, shape, dtype, low=-3, high=3)
-    y = _inputs(rng, shape, dtype, low=-3, high=3)
-    dout = _inputs(rng, shape, dtype, low=-2, high=2)
-    return x, y, dout
+def sigmoid_case(rng, shape=(7,), dtype="float64", large=False):
+    """sigmoid on a scalar or a 2-D array, shapes a spec's dimensions do not give; with
+    large=True on ±1e4 … ±1e−3 in float32, where e^(−x) overflows from x < −89 (the derived
+    large case, ±1000 in float64, only from −710), and no numpy warning is allowed."""
+    x = (3.0 * rng.standard_normal(tuple(shape))).astype(dtype)
+    if large:
+        magnitudes = np.array((1e4, 1e3, 800.0, 100.0, 40.0, 1.0, 1e-3))
+        x = rng.permutation(np.concatenate([magnitudes, -magnitudes, [0.0]])).astype(dtype)
+    x = x.item() if tuple(shape) == () else x
+    expected = ref.sigmoid(x)
+    case = call_case("sigmoid", (x,), ("x",), [("sigmoid(x)", (), expected,
+                     {"hypotheses": _hypotheses(expected, _sigmoid(x))})],
+                     signature=N_("an array of σ(x), the shape of x"))
+    case.no_fp_warnings = large
+    return case
 
 
-def staged_forward_case(rng, shape=(6,), dtype="float64"):
-    """staged_forward(x, y): f against the reference (the cache is yours)."""
-    x, y, _ = _staged_data(rng, shape, dtype)
-    f, _ = ref.staged_forward(x, y)
-    return call_case("staged_forward", (x, y), ("x", "y"), [("f", (0,), f, {})],
-                     signature="(f, cache)")
-
-
-def staged_backward_case(rng, shape=(6,), dtype="float64"):
-    """Your staged_forward, then your staged_backward on your cache: f, dx and dy against the
-    reference."""
-    x, y, dout = _staged_data(rng, shape, dtype)
-    f, cache = ref.staged_forward(x, y)
-    dx, dy = ref.staged_backward(dout, cache)
-    dx_candidates, dy_candidates = _staged_candidates(x, y, dout)
-    calls = [
-        Call("staged_forward", (x, y), returns=((0,),), signature="(f, cache)",
-             check_inputs=True, arg_names=("x", "y")),
-        Call("staged_backward", (dout, CACHE), returns=((0,), (1,)), signature="(dx, dy)",
-             check_inputs=True, arg_names=("dout", "cache")),
-    ]
-    expects = [
-        Expect("f", 0, 0, _f64(f)),
-        Expect("dx", 1, 0, _f64(dx), hypotheses=_hypotheses(dx, dx_candidates)),
-        Expect("dy", 1, 1, _f64(dy), hypotheses=_hypotheses(dy, dy_candidates)),
-    ]
-    return Case(name="", function="staged_backward", calls=calls, expects=expects)
-
-
-def staged_gradient_check_case(rng, shape=(6,), directions=2, step=STEP):
-    """Your staged_backward against central differences of your own staged_forward:
-    L(x, y) = Σ dout · f(x, y), along random directions of x and of y."""
-    x, y, dout = _staged_data(rng, shape, "float64")
-    calls = [
-        Call("staged_forward", (x, y), returns=((0,),), signature="(f, cache)",
-             check_inputs=True, arg_names=("x", "y")),
-        Call("staged_backward", (dout, CACHE), returns=((0,), (1,)), signature="(dx, dy)",
-             check_inputs=True, arg_names=("dout", "cache")),
-    ]
-
-    def objective(position):
-        def chain(value, first):
-            args = [x, y]
-            args[position] = value
-            return [Call("staged_forward", tuple(args), returns=((0,),),
-                         signature="(f, cache)", check_inputs=True, arg_names=("x", "y"))]
-        return chain
-
-    checks = []
-    for position, (label, base) in enumerate((("dx", x), ("dy", y))):
-        dirs = random_directions(rng, np.shape(base), directions)
-        plus, minus = perturbed_calls(calls, objective(position), base, dirs, step)
-        checks.append(GradCheck(label, 1, position, dirs, plus, minus, step, weights=dout))
-    forward = Expect(N_("staged_forward's f"), 0, 0, ref.staged_forward(x, y)[0], required=True)
-    return Case(name="", function="staged_backward", calls=calls, expects=[forward],
-                gradchecks=checks)
-
-
-# ---- matrix product -------------------------------------------------------------------------
-
-def matmul_backward_case(rng, n=3, k=3, m=3, dtype="float64"):
-    """matmul_backward(dD, W, X) for D = W·X with W (n, k), X (k, m).
-
-    The two gradients exchanged (the formulas with W and X swapped, or the return order) is a
-    hypothesis whatever the shapes, so the message names the exchange even where the shapes
-    differ; other transposes are named by the generic diagnoses."""
-    dD = _inputs(rng, (n, m), dtype, low=-3, high=3)
-    W = _inputs(rng, (n, k), dtype, low=-3, high=3)
-    X = _inputs(rng, (k, m), dtype, low=-3, high=3)
+def matmul_backward_case(rng, n=3, k=3, m=3):
+    """matmul_backward(dD, W, X) for D = W·X with W (n, k), X (k, m): square ones (n = k = m)
+    let a missing transpose run."""
+    dD, W, X = (rng.standard_normal(shape) for shape in ((n, m), (n, k), (k, m)))
     dW, dX = ref.matmul_backward(dD, W, X)
-    swapped = N_("your dW and dX are exchanged: your dW is Wᵀ·dD, the gradient of X, and your "
-                 "dX is dD·Xᵀ, the gradient of W. Let the shapes decide: dW = dD·Xᵀ has the "
-                 "shape of W ({n}, {k}), dX = Wᵀ·dD the shape of X ({k}, {m}); return (dW, dX) "
-                 "in that order.")
-
-    def exchanged(value, other):
-        if np.shape(value) == np.shape(other) and relative_error(_f64(other), _f64(value)) \
-                < DISTINCT:
-            return []
-        return [Hypothesis(swapped, _f64(other), "matmul:swapped",
-                           values={"n": n, "k": k, "m": m})]
-
-    def untransposed(label, value, left, right, formula):
-        """left·right without its transpose, where the shapes let it through."""
-        left, right = _f64(left), _f64(right)
-        if left.shape[1] != right.shape[0]:
-            return []
-        return _hypotheses(value, [(
-            (N_("your {label} is missing a transpose: {label} = {formula} (let the shapes "
-                "decide: {label} has the shape of {of})."),
-             {"label": label, "formula": formula, "of": label[1:]}),
-            left @ right, "matmul:no_transpose")])
     return call_case("matmul_backward", (dD, W, X), ("dD", "W", "X"),
-                     [("dW", (0,), dW, {"hypotheses": exchanged(dW, dX) + untransposed(
-                         "dW", dW, dD, X, "dD·Xᵀ")}),
-                      ("dX", (1,), dX, {"hypotheses": exchanged(dX, dW) + untransposed(
-                         "dX", dX, W, dD, "Wᵀ·dD")})],
+                     [("dW", (0,), dW, {"hypotheses": _matmul("dW", dD, W, X)}),
+                      ("dX", (1,), dX, {"hypotheses": _matmul("dX", dD, W, X)})],
                      signature="(dW, dX)")
+
+
+def _matmul(label, dD, W, X) -> list:
+    """The two gradients exchanged (named whatever the shapes), and a missing transpose where
+    the shapes let it run; other transposes are named by the generic diagnoses."""
+    dD, W, X = _f64(dD), _f64(W), _f64(X)
+    (n, k), m = W.shape, X.shape[1]
+    value, other = ref.matmul_backward(dD, W, X)[::1 if label == "dW" else -1]
+    found = []
+    if np.shape(value) != np.shape(other) or relative_error(other, value) >= DISTINCT:
+        found.append(Hypothesis(N_(
+            "your dW and dX are exchanged: your dW is Wᵀ·dD, the gradient of X, and your dX is "
+            "dD·Xᵀ, the gradient of W. Let the shapes decide: dW = dD·Xᵀ has the shape of W "
+            "({n}, {k}), dX = Wᵀ·dD the shape of X ({k}, {m}); return (dW, dX) in that order."),
+            other, "matmul:swapped", values={"n": n, "k": k, "m": m}))
+    left, right, formula = (dD, X, "dD·Xᵀ") if label == "dW" else (W, dD, "Wᵀ·dD")
+    if left.shape[1] == right.shape[0]:
+        found += _hypotheses(value, [((N_(
+            "your {label} is missing a transpose: {label} = {formula} (let the shapes decide: "
+            "{label} has the shape of {of})."), {"label": label, "formula": formula,
+                                                  "of": label[1:]}),
+            left @ right, "matmul:no_transpose")])
+    return found

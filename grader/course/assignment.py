@@ -2,7 +2,8 @@
 graded functions in the short form, from which grader.course.short derives every case, or lists
 the tests (which function, which case builder and seed, points, visibility, tolerances) that
 `assignments/<name>/cases.py` builds from `reference/<name>.py`; a short spec may add such tests
-for what it cannot express.
+for what it cannot express, and its cases.py a `hypotheses` function: the known mistakes, with
+their explanations, of each value a derived case compares (grader.course.derive).
 
 Loading runs the instructor's trusted builders in the parent; nothing here runs student code.
 """
@@ -102,12 +103,14 @@ def load(name: str, course: Path | None = None) -> Assignment:
     except tomllib.TOMLDecodeError as exc:
         raise AssignmentError(f"{spec_path}: {exc}") from None
     title, cases, functions = spec.get("title", name), [], spec.get("functions")
+    builders = _builders(course, name) if spec.get("test") or (
+        is_short_form(spec) and (folder / "cases.py").is_file()) else None
     if is_short_form(spec):
         try:
-            title, cases, functions = derived(course, name, spec, spec_path)
+            title, cases, functions = derived(course, name, spec, spec_path,
+                                              getattr(builders, "hypotheses", None))
         except SpecError as exc:
             raise AssignmentError(str(exc)) from None
-    builders = _builders(course, name) if spec.get("test") else None
     defaults = spec.get("defaults", {}) if builders else {}
     names = {case.name for case in cases}
     for number, test in enumerate(spec.get("test", []), 1):

@@ -46,13 +46,15 @@ from grader.course.spec import Function, Spec, SpecError, dimension_of, gradient
 POOLS = ((5, 4, 6, 3, 7, 8, 9, 10), (7, 3, 5, 4, 8, 6, 9, 10), (9, 6, 8, 5, 7, 4, 10, 11))
 
 
-def derive(spec: Spec, reference) -> list[Case]:
-    """Every case of every function of `spec`, with names, points and visibility set."""
+def derive(spec: Spec, reference, hypotheses=None) -> list[Case]:
+    """Every case of every function of `spec`, with names, points and visibility set;
+    `hypotheses(function, label, inputs, value) -> [Hypothesis]`, from an assignment's cases.py,
+    adds the mistakes it knows to each compared value (inputs in float64)."""
     check_reference(spec, reference)
     order = dimension_order(spec)
     cases = []
     for function in spec.functions:
-        made = _function_cases(spec, function, reference, order)
+        made = _function_cases(spec, function, reference, order, hypotheses)
         if function.points * 4 < len(made):
             raise SpecError(f"{spec.path}, function {function.name}: {function.points:g} points "
                             f"for {len(made)} derived cases; give it at least "
@@ -129,7 +131,8 @@ def _used(spec: Spec, function: Function) -> list:
     return list(dict.fromkeys(d for f in functions for d in _dimensions(f)))
 
 
-def _function_cases(spec: Spec, function: Function, reference, order: list) -> list:
+def _function_cases(spec: Spec, function: Function, reference, order: list,
+                    hypotheses=None) -> list:
     """[(case, weight)] of one function."""
     used = _used(spec, function)
     base = [{d: v for d, v in sizes_from(pool, order, spec).items() if d in used}
@@ -165,7 +168,7 @@ def _function_cases(spec: Spec, function: Function, reference, order: list) -> l
     made = []
     for number, (title, visibility, weight, variant) in enumerate(plans):
         rng = np.random.default_rng([seed, number])
-        case = _value_case(spec, function, reference, variant, rng)
+        case = _value_case(spec, function, reference, variant, rng, hypotheses)
         case.name, case.visibility = title, visibility
         if variant.large:
             case.description = phrase(N_("Float inputs shifted by ±{offset}: nothing may "
@@ -262,15 +265,17 @@ def _reference(reference, function: Function, args: dict, refs: dict | None = No
                             "{ large = false })") from None
 
 
-def _value_case(spec: Spec, function: Function, reference, variant: Variant, rng) -> Case:
+def _value_case(spec: Spec, function: Function, reference, variant: Variant, rng,
+                hypotheses=None) -> Case:
     offset = float(spec.defaults["offset"])
     rtol = float(spec.defaults["rtol_float32" if variant.dtype == "float32" else "rtol"])
     calls, expects = [], []
 
-    def compare(call: int, compared, again: bool = False):
+    def compare(call: int, compared, again: bool = False, given=None):
         for part, (label, _, value) in enumerate(compared):
             shown = phrase(N_("{label} on a second call"), label=label) if again else label
-            expects.append(Expect(shown, call, part, value, rtol=rtol))
+            found = hypotheses(calls[call].function, label, given, value) if hypotheses else []
+            expects.append(Expect(shown, call, part, value, rtol=rtol, hypotheses=found))
 
     if function.forward is None:
         args = inputs(function, variant, rng, offset)
@@ -278,7 +283,7 @@ def _value_case(spec: Spec, function: Function, reference, variant: Variant, rng
         paths = tuple(path for _, path, _ in compared)
         for repeat in range(2 if variant.repeated else 1):
             calls.append(_call(function, args, paths))
-            compare(repeat, compared, again=repeat > 0)
+            compare(repeat, compared, repeat > 0, float64(args))
     else:
         forward = spec.function(function.forward)
         args = inputs(forward, variant, rng, offset)
@@ -286,7 +291,7 @@ def _value_case(spec: Spec, function: Function, reference, variant: Variant, rng
         shown = [(_part_of(forward.name, label), path, value)
                  for label, path, value in outputs(spec, forward, result)]
         calls.append(_call(forward, args, tuple(path for _, path, _ in shown)))
-        compare(0, shown)
+        compare(0, shown, given=float64(args))
         own, refs, cache = _backward_inputs(function, forward, result, variant, rng)
         exact = {k: float64(v) for k, v in refs.items()}
         compared = outputs(spec, function, _reference(reference, function, own, {**exact, **cache}))
@@ -295,7 +300,7 @@ def _value_case(spec: Spec, function: Function, reference, variant: Variant, rng
                  **{name: _cache_ref(forward, function) for name in cache}}
         for repeat in range(2 if variant.repeated else 1):
             calls.append(_call(function, own, paths, links))
-            compare(1 + repeat, compared, again=repeat > 0)
+            compare(1 + repeat, compared, repeat > 0, {**float64(args), **exact})
     return Case(name="", function=function.name, calls=calls, expects=expects,
                 dims=dict(variant.sizes), no_fp_warnings=variant.large)
 
