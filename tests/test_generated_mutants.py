@@ -119,3 +119,46 @@ def test_the_command_prints_the_table_and_json():
     assert row["named"] <= row["killed"]
     assert row["assignment"] == "rnn_linear" and row["killed"] <= row["generated"]
     assert f"rnn_linear  {row['generated']}" in plain.output
+
+
+FUSED = '''import numpy as np
+
+
+def forward(x, W, keep=False):
+    H = W.shape[1] // 2
+    a = x @ W
+    first = np.tanh(a[:, :H])
+    second = np.tanh(a[:, H:])
+    out = first if keep else first * second
+    return out, (x, W, first, second, keep)
+
+
+def backward(dout, cache):
+    x, W, first, second, keep = cache
+    dfirst = dout if keep else dout * second
+    dsecond = 0 * dout if keep else dout * first
+    da = np.concatenate([dfirst * (1 - first ** 2), dsecond * (1 - second ** 2)], axis=1)
+    return x.T @ da, da @ W.T
+'''
+
+
+def test_a_slip_made_alike_in_a_forward_and_its_backward_is_one_mutant():
+    """The gate blocks of a fused matrix exchanged in the forward's slices and in the
+    backward's concatenation together, and an option ignored in both, are mutants of both
+    functions (a student who learned another gate order writes both functions that way)."""
+    import ast
+
+    mutants = generate(FUSED, ("forward", "backward"), Shapes({}))
+    pairs = {m.what: m for m in mutants if m.operator == "pair"}
+    blocks = pairs["blocks 0 and 1 of 2 exchanged, in forward and backward alike"]
+    assert blocks.functions == ("backward", "forward")
+    namespace = {"np": __import__("numpy")}
+    exec(blocks.code(), namespace)
+    source = blocks.source()
+    assert "np.tanh(a[:, H:])" in source.split("def backward")[0].split("first =")[1]
+    assert "[dsecond * (1 - second ** 2), dfirst * (1 - first ** 2)]" in source
+    assert callable(namespace["forward"]) and callable(namespace["backward"])
+    assert "keep taken as false, in forward and backward alike" in pairs
+    # made and undone in place: the reference's tree reads as before
+    assert all(ast.parse(m.source()) for m in mutants)
+    assert generate(FUSED, ("forward", "backward"), Shapes({}))[0].source() == mutants[0].source()

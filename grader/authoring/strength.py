@@ -82,7 +82,7 @@ def _named(evaluated: Evaluated, assignment, namer: MutantNamer) -> bool:
                 zip(assignment.cases, evaluated.outcomes) if outcome is not None]
     namer.settle(verdicts)
     return any(code not in _UNSPECIFIC for v in verdicts if not v.passed
-               and v.case.function == evaluated.mutant.function for code in v.codes)
+               and v.case.function in evaluated.mutant.functions for code in v.codes)
 
 
 def _name(evaluated: Evaluated) -> str:

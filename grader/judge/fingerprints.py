@@ -163,7 +163,7 @@ def _evaluate(mutant: Mutant, module, cases, reference) -> Evaluated:
     outcome = Evaluated(mutant)
     same, ran = True, False
     for index, (case, expected) in enumerate(zip(cases, reference)):
-        if not any(c.function == mutant.function for c in case.calls):
+        if not any(c.function in mutant.functions for c in case.calls):
             outcome.values.append(None)
             outcome.outcomes.append(None)
             continue

@@ -45,19 +45,25 @@ class Mutant:
     after: str
     _edit: "_Edit" = field(repr=False)
     _code: object = field(default=None, repr=False)
+    #: the other functions changed with it (the same slip in a forward and its backward)
+    also: tuple = ()
+
+    @property
+    def functions(self) -> tuple:
+        return (self.function,) + self.also
 
     def code(self):
-        """The mutated function's definition compiled as a module (run it in a copy of the
+        """The mutated functions' definitions compiled as a module (run it in a copy of the
         reference module's namespace to get the mutant)."""
         if self._code is None:
-            with self._edit.made() as function:
-                self._code = compile(ast.Module([function], []), f"<mutant {self.id}>", "exec")
+            with self._edit.made() as functions:
+                self._code = compile(ast.Module(functions, []), f"<mutant {self.id}>", "exec")
         return self._code
 
     def source(self) -> str:
-        """The mutated function's source."""
-        with self._edit.made() as function:
-            return ast.unparse(function)
+        """The mutated functions' source."""
+        with self._edit.made() as functions:
+            return "\n\n".join(ast.unparse(function) for function in functions)
 
 
 class _Edit:
@@ -68,6 +74,7 @@ class _Edit:
 
     @contextlib.contextmanager
     def made(self):
+        """The change made (the function, in a list), undone on leaving."""
         undo = []
         try:
             for (parent, name, index), new in zip(self.where, self.replacements):
@@ -78,7 +85,7 @@ class _Edit:
                     items = getattr(parent, name)
                     undo.append((parent, name, index, items[index]))
                     items[index] = new
-            yield self.function
+            yield [self.function]
         finally:
             for parent, name, index, old in reversed(undo):
                 if index is None:
@@ -107,20 +114,48 @@ class Shapes:
         return locals_[a] == locals_[b] and None not in locals_[a]
 
 
+class _Both:
+    """The edits of two functions, made together."""
+
+    def __init__(self, first: _Edit, second: _Edit):
+        self.first, self.second = first, second
+
+    @contextlib.contextmanager
+    def made(self):
+        with self.first.made() as one, self.second.made() as other:
+            yield one + other
+
+
 def generate(source: str, functions: tuple[str, ...], shapes: Shapes) -> list[Mutant]:
-    """The first-order mutants of `functions` in the reference module `source`."""
+    """The first-order mutants of `functions` in the reference module `source`, and the same
+    slip made in two of them alike (the gate blocks of a fused matrix in another order in the
+    forward and the backward; an option ignored in both)."""
     module = ast.parse(source)
     helpers = {node.name for node in module.body if isinstance(node, ast.FunctionDef)}
     found: list[Mutant] = []
+    shared: dict[str, list] = {}  # a slip two functions may share -> [(function, edit, batch)]
     for node in module.body:
         if isinstance(node, ast.FunctionDef) and node.name in functions:
-            found += _mutants_of(node, shapes, helpers)[:MAX_PER_FUNCTION]
+            mutants, slips = _mutants_of(node, shapes, helpers)
+            found += mutants[:MAX_PER_FUNCTION]
+            for slip, made in slips.items():
+                shared.setdefault(slip, []).append((node, *made))
+    for slip, made in sorted(shared.items()):
+        for (first, edit, batch), (second, other, _) in zip(made, made[1:]):
+            node, _, replacement, _ = batch[0]
+            found.append(Mutant(
+                f"{second.name}+{first.name}:pair:{len(found)}", second.name, "pair",
+                getattr(node, "lineno", second.lineno),
+                f"{slip.removeprefix('pair:')}, in {first.name} and {second.name} alike",
+                ast.unparse(node), ast.unparse(replacement), _Both(edit, other),
+                also=(first.name,)))
     return found
 
 
-def _mutants_of(function: ast.FunctionDef, shapes: Shapes, helpers=()) -> list[Mutant]:
+def _mutants_of(function: ast.FunctionDef, shapes: Shapes, helpers=()) -> tuple[list, dict]:
     """Every single change, then each change made at every place it applies at once (the
-    same slip made throughout: every `+=` made `=`, 1 − s² made 1 − s everywhere)."""
+    same slip made throughout: every `+=` made `=`, 1 − s² made 1 − s everywhere); and the
+    edits of the slips another function may share ("pair:…" slips: {slip: (edit, batch)})."""
     nodes = list(ast.walk(function))
     places = _places(function)
     loop_vars = {n.target.id for n in nodes if isinstance(n, ast.For)
@@ -143,7 +178,11 @@ def _mutants_of(function: ast.FunctionDef, shapes: Shapes, helpers=()) -> list[M
         groups.setdefault((change[1], slip), []).append(change)
     alone = [change for change, slip in zip(changes, slips)
              if not str(slip).startswith("only-everywhere")]
-    found, seen = [], set()
+    found, seen, shared = [], set(), {}
+    for (_, slip), group in groups.items():
+        if str(slip).startswith("pair:"):
+            shared[slip] = (_Edit(function, [places[id(c[0])][:3] for c in group],
+                                  [c[2] for c in group]), group)
     batches = [[change] for change in alone] + pairs + \
         [group for (_, slip), group in groups.items()
          if len({id(c[0]) for c in group}) > 1 or str(slip).startswith("only-everywhere")]
@@ -168,7 +207,7 @@ def _mutants_of(function: ast.FunctionDef, shapes: Shapes, helpers=()) -> list[M
         found.append(Mutant(f"{function.name}:{operator}:{line}:{len(found)}", function.name,
                             operator, line, what, ast.unparse(node), ast.unparse(replacement),
                             edit))
-    return found
+    return found, shared
 
 
 def _everywhere(batch: list) -> str:

@@ -75,6 +75,10 @@ _PLAIN = {
                 "array (a cached value or the caller's input)"),
     "clip": N_("the gradients are clipped before they are returned, which changes every entry "
             "larger than the bound"),
+    "block-swap": N_("two blocks are exchanged (the gate blocks of a fused matrix, or the parts "
+                  "of a concatenation, in another order)"),
+    "pair": N_("the same slip is made in the forward and in the backward alike (the gate "
+            "blocks in another order, or an option ignored in both)"),
 }
 
 
@@ -108,13 +112,14 @@ class MutantNamer:
         (grader.judge.fingerprints.evaluate), instead of running them again."""
         self._module, self._mutants = module, {}
         for item in evaluated:
-            self._mutants.setdefault(item.mutant.function, []).append(item.mutant)
+            for function in item.mutant.functions:
+                self._mutants.setdefault(function, []).append(item.mutant)
         for index, case in enumerate(self.assignment.cases):
             for call, _ in enumerate(case.calls):
                 function = case.calls[call].function
                 found = []
                 for item in evaluated:
-                    if item.mutant.function != function:
+                    if function not in item.mutant.functions:
                         continue
                     result = item.outcomes[index] if index < len(item.outcomes) else None
                     ok = result is not None and result.failure is None and result.calls[call].ok
@@ -130,11 +135,14 @@ class MutantNamer:
         self._mutants = {}
 
     def _mutants_of(self, function: str) -> list[Mutant]:
-        """The function's mutants, generated when first needed (the same ones, with the same
-        ids, as generating every function's at once: the shapes come from all cases)."""
+        """The function's mutants, every graded function's generated when one is first needed
+        (a slip made alike in a forward and its backward belongs to both)."""
         if function not in self._mutants:
-            self._mutants[function] = generate(self._source, (function,), self._shapes) \
+            every = generate(self._source, graded_functions(self.assignment), self._shapes) \
                 if self._shapes is not None else []
+            for name in graded_functions(self.assignment):
+                self._mutants[name] = [m for m in every if name in m.functions]
+            self._mutants.setdefault(function, [])
         return self._mutants[function]
 
     def explain(self, case, expect, value: np.ndarray) -> Diagnosis | None:

@@ -152,9 +152,9 @@ class Operators(StatementOperators):
     def _IfExp(self, node):
         test = ast.unparse(node.test)
         yield "condition", copy.deepcopy(node.body), f"always {ast.unparse(node.body)}, whatever {test}", \
-            f"{test} taken as true"
+            f"pair:{test} taken as true"
         yield "condition", copy.deepcopy(node.orelse), f"always {ast.unparse(node.orelse)}, whatever {test}", \
-            f"{test} taken as false"
+            f"pair:{test} taken as false"
         yield from self._in_place_choice(node)
 
     def _UnaryOp(self, node):
@@ -199,6 +199,8 @@ class Operators(StatementOperators):
             yield from self._range(node)
         yield from self._helper_call(node)
         yield from self._branches(node)
+        yield from self._list_swap(node)
+        yield from self._copy_dropped(node)
 
     def _range(self, node):
         args = node.args
@@ -222,6 +224,7 @@ class Operators(StatementOperators):
     # ---- indices: a step off by one, another column block
     def _Subscript(self, node):
         yield from self._other_end(node)
+        yield from self._whole(node)
         index = node.slice
         items = list(index.elts) if isinstance(index, ast.Tuple) else [index]
         for i, item in enumerate(items):
@@ -236,6 +239,7 @@ class Operators(StatementOperators):
                 yield "every-row", _with_item(node, i, ast.Slice()), \
                     f"every row where one entry per row ({ast.unparse(item)}) belongs"
             if isinstance(item, ast.Slice):
+                yield from self._block_swap(node, i, item)
                 for other in self.slices:
                     if other != ast.unparse(item):
                         new = ast.parse(f"x[{other}]", mode="eval").body.slice

@@ -10,6 +10,8 @@ import ast
 import copy
 from itertools import combinations
 
+from grader.judge.block_operators import BlockOperators, partitions
+
 #: numpy allocations a student fills in a loop: kept in float32 when given dtype=np.float32
 _ALLOCATIONS = {"zeros", "zeros_like", "ones", "ones_like", "empty", "empty_like", "full"}
 #: operators a student may apply in place (t = b; t *= a)
@@ -20,7 +22,7 @@ _UFUNCS = {ast.Add: "add", ast.Mult: "multiply"}
 _PAIRS_UP_TO = 4
 
 
-class StatementOperators:
+class StatementOperators(BlockOperators):
     """Statement-level and call-level candidates; `learn` tells them the function's layout
     (which names accumulate, which statements update an earlier value, the module's helpers)."""
 
@@ -45,6 +47,7 @@ class StatementOperators:
                 assigned.add(target)
         self.accumulated, self.updates = frozenset(accumulated), frozenset(updates)
         self.helpers = frozenset(helpers) - {function.name}
+        self.blocks = partitions(function)
         stored = {id(n.value) for n in ast.walk(function)
                   if isinstance(n, ast.Subscript) and not isinstance(n.ctx, ast.Load)}
         arguments = {a.arg for a in function.args.args}
@@ -83,7 +86,7 @@ class StatementOperators:
         for taken, branch in ((True, node.body), (False, node.orelse)):
             replacement = ast.If(ast.Constant(True), copy.deepcopy(branch) or [ast.Pass()], [])
             yield "condition", replacement, f"{test} always taken as {str(taken).lower()}", \
-                f"{test} taken as {str(taken).lower()}"
+                f"pair:{test} taken as {str(taken).lower()}"
 
     def _AugAssign(self, node):
         if isinstance(node.op, ast.Add):
@@ -290,26 +293,6 @@ class StatementOperators:
             changed.args[1], changed.args[2] = changed.args[2], changed.args[1]
             yield "condition", changed, f"the branches of np.where({ast.unparse(node.args[0])}, …) exchanged"
 
-    def _other_end(self, node):
-        """An index or slice taken from the other end (w[0] for w[-1], w[1:] for w[:-1]);
-        made at every such place of the function at once as well."""
-        index = node.slice
-        flipped = None
-        if _is_int(index, -1):
-            flipped = ast.Constant(0)
-        elif _is_int(index, 0):
-            flipped = ast.UnaryOp(ast.USub(), ast.Constant(1))
-        elif isinstance(index, ast.Slice) and index.step is None:
-            if index.lower is None and _is_int(index.upper, -1):
-                flipped = ast.Slice(ast.Constant(1), None, None)
-            elif _is_int(index.lower, 1) and index.upper is None:
-                flipped = ast.Slice(None, ast.UnaryOp(ast.USub(), ast.Constant(1)), None)
-        if flipped is not None:
-            changed = copy.deepcopy(node)
-            changed.slice = flipped
-            yield "other-end", changed, \
-                f"{ast.unparse(changed)} where {ast.unparse(node)} belongs (the other end)", "other-end"
-
     def _derivative_form(self, node):
         """σ's derivative written in tanh's form (1 − s²) or tanh's in σ's (s(1 − s))."""
         if isinstance(node.op, ast.Sub) and _is_number(node.left, 1) and isinstance(node.right, ast.BinOp) \
@@ -333,24 +316,6 @@ class StatementOperators:
             yield "derivative", replacement, \
                 f"tanh's derivative 1 − s² where σ's s(1 − s) belongs (s = {ast.unparse(s)})", "σ' as tanh'"
 
-    def _count_shift(self, node):
-        """A count or bound computed one off (t − truncate for t − truncate − 1): a sum or
-        difference of integer locals, shifted by one."""
-        if not isinstance(node.op, (ast.Add, ast.Sub)):
-            return
-        ints = [self._int(side) for side in (node.left, node.right)]
-        if all(ints) and any(isinstance(side, ast.Name) for side in (node.left, node.right)):
-            for delta in (1, -1):
-                shifted = ast.BinOp(copy.deepcopy(node), ast.Add() if delta > 0 else ast.Sub(), ast.Constant(1))
-                yield "count-shift", shifted, f"{ast.unparse(shifted)} where {ast.unparse(node)} belongs"
-
-    def _int(self, node) -> bool:
-        if isinstance(node, ast.Constant):
-            return isinstance(node.value, int) and not isinstance(node.value, bool)
-        kinds = self.shapes.of.get(self.function, {}).get(node.id, frozenset()) \
-            if isinstance(node, ast.Name) else frozenset()
-        return "int" in kinds and kinds <= {"int", None}  # a count, or None for "no limit"
-
 
 def _allocation(call) -> bool:
     """np.zeros(…) and the like, without a dtype."""
@@ -362,12 +327,6 @@ def _in_order(function: ast.FunctionDef):
     """The function's nodes in source order (ast.walk goes breadth first)."""
     return sorted((n for n in ast.walk(function) if hasattr(n, "lineno")),
                   key=lambda n: (n.lineno, n.col_offset))
-
-
-def _is_int(node, value: int) -> bool:
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        return _is_int(node.operand, -value)
-    return isinstance(node, ast.Constant) and type(node.value) is int and node.value == value
 
 
 def _is_number(node, value: float) -> bool:
