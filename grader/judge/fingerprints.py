@@ -192,11 +192,17 @@ def case_values(namespace: dict, cases) -> list:
 
 
 def _parts(result) -> list:
-    """Each call's returned parts, None for a call that failed; a call that changed one of its
-    array arguments in place has that said as one more part (the same values computed in the
-    caller's arrays is another mistake)."""
-    return [(call.parts + [_changed(call.inputs_changed)] if any(call.inputs_changed or ())
-             else call.parts) if call.ok else None for call in result.calls]
+    """Each call's returned parts, None for a call that failed; what else a call did is said
+    as more parts (the same values computed in the caller's arrays, or with numpy warning of
+    an overflow, is another mistake)."""
+    return [call.parts + _side_effects(call) if call.ok else None for call in result.calls]
+
+
+def _side_effects(call) -> list:
+    """What a call did besides returning its parts, as parts of its fingerprint: the array
+    arguments it changed in place, and whether numpy warned (an overflow, a NaN made)."""
+    found = [_changed(call.inputs_changed)] if any(call.inputs_changed or ()) else []
+    return found + (["numpy warned"] if call.fp_warnings else [])
 
 
 def _changed(flags) -> str:

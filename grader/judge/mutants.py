@@ -132,6 +132,8 @@ def generate(source: str, functions: tuple[str, ...], shapes: Shapes) -> list[Mu
     forward and the backward; an option ignored in both)."""
     module = ast.parse(source)
     helpers = {node.name for node in module.body if isinstance(node, ast.FunctionDef)}
+    helpers |= {alias.asname or alias.name for node in module.body
+                if isinstance(node, ast.ImportFrom) for alias in node.names}  # a shared σ
     found: list[Mutant] = []
     shared: dict[str, list] = {}  # a slip two functions may share -> [(function, edit, batch)]
     for node in module.body:

@@ -77,6 +77,8 @@ _PLAIN = {
             "larger than the bound"),
     "block-swap": N_("two blocks are exchanged (the gate blocks of a fused matrix, or the parts "
                   "of a concatenation, in another order)"),
+    "textbook": N_("an activation is written in its textbook form, which overflows for large "
+                "inputs (σ as 1 / (1 + e^(−z)), softmax without subtracting the maximum)"),
     "pair": N_("the same slip is made in the forward and in the backward alike (the gate "
             "blocks in another order, or an option ignored in both)"),
 }

@@ -201,6 +201,7 @@ class Operators(StatementOperators):
         yield from self._branches(node)
         yield from self._list_swap(node)
         yield from self._copy_dropped(node)
+        yield from self._textbook(node, name)
 
     def _range(self, node):
         args = node.args
@@ -210,6 +211,9 @@ class Operators(StatementOperators):
                 changed.args[i] = _plus(arg, delta)
                 yield "loop-bound", changed, "a loop bound off by one"
         if len(args) == 3 and isinstance(args[2], ast.UnaryOp):  # range(a, b, -1): a backward loop
+            clamped = copy.deepcopy(node)
+            clamped.args[1] = ast.parse(f"max({ast.unparse(args[1])}, 0)", mode="eval").body
+            yield "loop-bound", clamped, "the loop back stops before index 0 (for fear of index −1)"
             forward = ast.Call(ast.Name("range", ast.Load()),
                                [_plus(copy.deepcopy(args[1]), 1), _plus(copy.deepcopy(args[0]), 1)], [])
             yield "loop-order", forward, "the loop runs forward where it should run backward"

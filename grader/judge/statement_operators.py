@@ -286,6 +286,24 @@ class StatementOperators(BlockOperators):
                 changed.args[i] = ast.Constant(1.0)
                 yield "drop-factor", changed, f"{ast.unparse(arg)} left out of {name}(…) (1 in its place)"
 
+    def _textbook(self, node, name):
+        """A helper activation written out in its textbook form, which overflows (σ as
+        1 / (1 + e^(−z)); softmax without the shift by the row's maximum), or a softmax
+        normalized over the wrong axis; made at every call at once as well."""
+        if not isinstance(node.func, ast.Name) or name not in self.helpers or len(node.args) != 1:
+            return
+        z = f"({ast.unparse(node.args[0])})"
+        if name == "sigmoid":
+            yield "textbook", ast.parse(f"1 / (1 + np.exp(-{z}))", mode="eval").body, \
+                "σ written as 1 / (1 + e^(−z)), which overflows for large −z", "textbook σ"
+        elif name == "softmax":
+            yield "textbook", ast.parse(f"np.exp({z}) / np.exp({z}).sum(axis=-1, keepdims=True)",
+                                        mode="eval").body, \
+                "softmax without the shift by the maximum, which overflows", "textbook softmax"
+            shifted = f"np.exp({z} - {z}.max(axis=0))"
+            yield "axis", ast.parse(f"{shifted} / {shifted}.sum(axis=0)", mode="eval").body, \
+                "softmax normalized over the first axis (time, or the batch) instead of the classes"
+
     def _branches(self, node):
         """The two branches of np.where exchanged (σ(−x) from a stable σ's cases)."""
         if isinstance(node.func, ast.Attribute) and node.func.attr == "where" and len(node.args) == 3:
