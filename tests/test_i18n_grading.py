@@ -182,7 +182,8 @@ def test_korean_explanations_of_known_mistakes(tmp_path):
     off (rnn_bptt), with the values put into the Korean sentence."""
     swapped = _korean_failures(tmp_path, "gates", "swapped_matmul")
     assert "여러분의 dW와 dX가 서로 바뀌었습니다. 여러분의 dW는 X의 기울기인 Wᵀ·dD이고" in swapped
-    assert "dW = dD·Xᵀ는 W의 형태 (4, 3), dX = Wᵀ·dD는 X의 형태 (3, 5)입니다" in swapped
+    # the public case derived from gates' spec: W is N × K = 5 × 3, X is K × M = 3 × 6
+    assert "dW = dD·Xᵀ는 W의 형태 (5, 3), dX = Wᵀ·dD는 X의 형태 (3, 6)입니다" in swapped
     truncated = _korean_failures(tmp_path, "rnn_bptt", "truncate_off_by_one")
     assert "절단이 한 단계 더 멀리 거슬러 올라갑니다. truncate=2이면 단계 t에서 생긴 오차는 단계 " \
            "t, t−1, …, max(0, t−2)까지만(양 끝을 포함해 3개 단계) 거슬러 흐르는데, 여러분의 코드는 " \
