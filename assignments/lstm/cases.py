@@ -15,6 +15,13 @@ Known mistakes are explained by Hypotheses: the value that mistake produces, com
 switch at its default it is the reference; tests/test_grade_lstm.py checks that). A hypothesis
 whose value cannot be told apart from the reference's for a case (dropping dc_next changes
 nothing when T = 1) is left out of that case.
+
+Why these stay beside the mistakes generated from the reference (grader/judge): a generated
+mutant says which expression changed, in the reference's terms; a hypothesis names the gate,
+the cell state or the carried gradient in the handout's words (the forget gate's gradient taken
+with c_t instead of c_{t−1}; the gate blocks in cs231n's or PyTorch's order), which the
+catalogue (mutants.py) expects, and some are no single edit of the reference (two pairs of
+gate blocks exchanged at once, [h, x] concatenated and split at H).
 """
 import numpy as np
 

@@ -9,6 +9,12 @@ instead of the arguments' shapes fails where the student sees it.
 The mistakes students make in bptt are reproduced by `bptt_variant`, a small trusted
 re-implementation that keeps every (t, k) term of the gradient apart; each mistake is a choice
 of terms or a change of one formula, and becomes a Hypothesis with its explanation.
+
+Why these stay beside the mistakes generated from the reference (grader/judge): a generated
+mutant says which expression changed, in the reference's terms; a hypothesis says which terms
+of the sum over (t, k) the student kept (a truncation one step short, no carry through W), in
+the handout's words the catalogue (mutants.py) expects, and several are no single edit of the
+reference (s[k − 1] for s_{k−1}, which wraps at k = 0).
 """
 import numpy as np
 

@@ -4,6 +4,13 @@ Each builder takes a seeded numpy Generator and the test's params from spec.toml
 Case with the inputs to send and the reference's answers. Batch sizes differ from the notebook's
 global n_samples = 20, so a function that reads that global instead of X.shape[0] is caught
 (and named) by the scale diagnosis.
+
+Why hypotheses stay here beside the mistakes generated from the reference (grader/judge): a
+generated mutant names a mistake in the reference's own terms ("it uses S_k where S_{k−1}
+belongs"); the hypotheses say what the student did and why it is wrong in the handout's words
+(the 1/N of the loss's mean taken once too often, the output gradient of ξ = (t − y)² without
+its 2), which the catalogue (mutants.py) expects, and some mistakes here are no single edit of
+the reference (the 1/N moved into grad_over_time, a notebook global read for the batch size).
 """
 import numpy as np
 
