@@ -171,3 +171,25 @@ def test_a_slip_made_alike_in_a_forward_and_its_backward_is_one_mutant():
     # made and undone in place: the reference's tree reads as before
     assert all(ast.parse(m.source()) for m in mutants)
     assert generate(FUSED, ("forward", "backward"), Shapes({}))[0].source() == mutants[0].source()
+
+
+def test_the_docs_show_the_table_as_measured(measured):
+    """docs/detection.md quotes `grader mutants --generated`: its rows are today's figures."""
+    import re
+
+    text = (COURSE / "docs" / "detection.md").read_text()
+    text = text[text.index("as `grader mutants --generated` printed it"):]
+    text = text[:text.index("\n\n", text.index("| assignment"))]
+    rows = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 7 and cells[0] in ASSIGNMENTS and cells[1].isdigit():
+            rows[cells[0]] = cells
+    assert set(rows) == set(ASSIGNMENTS), "docs/detection.md lacks the generated table"
+    for name, s in measured.items():
+        generated, equivalent, public, killed, named, hand = rows[name][1:]
+        assert (int(generated), int(equivalent)) == (s.runs, s.equivalent), name
+        assert re.match(rf"{s.killed_public}/{s.effective} ", public), (name, public)
+        assert re.match(rf"{s.killed}/{s.effective} ", killed), (name, killed)
+        assert re.match(rf"{s.named}/{s.killed} ", named), (name, named)
+        assert re.match(rf"{s.hand_reproduced}/{s.hand_total} ", hand), (name, hand)
