@@ -133,7 +133,9 @@ def judged(assignment: Assignment, submission: Submission, ran: tuple,
     context = Context(constants=dict(submission.constants), describe_line=submission.describe_line,
                       missing=dict(submission.missing), running=submission.running,
                       name_mistake=namer.explain if namer is not None else None)
-    verdicts = [judge(case, outcome, context) for case, outcome in zip(assignment.cases, run.cases)]
+    with np.errstate(all="ignore"):  # a student's inf or NaN says nothing to the instructor
+        verdicts = [judge(case, outcome, context)
+                    for case, outcome in zip(assignment.cases, run.cases)]
     if namer is not None:
         namer.settle(verdicts)
     if worker is not None:
