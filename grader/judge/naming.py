@@ -137,14 +137,14 @@ class MutantNamer:
         self._mutants = {}
 
     def _mutants_of(self, function: str) -> list[Mutant]:
-        """The function's mutants, every graded function's generated when one is first needed
-        (a slip made alike in a forward and its backward belongs to both)."""
+        """The function's mutants, generated when first needed (the same ones, with the same
+        ids, as generating every function's at once: the shapes come from all cases). A slip
+        made alike in two functions (grader mutants counts those) is named here by its half in
+        each function: generating every function to pair them would cost each grading process
+        more than a batch's naming does."""
         if function not in self._mutants:
-            every = generate(self._source, graded_functions(self.assignment), self._shapes) \
+            self._mutants[function] = generate(self._source, (function,), self._shapes) \
                 if self._shapes is not None else []
-            for name in graded_functions(self.assignment):
-                self._mutants[name] = [m for m in every if name in m.functions]
-            self._mutants.setdefault(function, [])
         return self._mutants[function]
 
     def explain(self, case, expect, value: np.ndarray) -> Diagnosis | None:

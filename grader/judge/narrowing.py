@@ -56,20 +56,24 @@ def prefixed(case: Case, reference: dict) -> Case | None:
     return replace(case, calls=calls, expects=expects)
 
 
-def narrow(cases: list, verdicts: list, context, run) -> None:
+def narrow(prefixed_case, verdicts: list, context, run) -> None:
     """Add where it first goes wrong to each public verdict over a sequence whose every
-    diagnosis is vague. `cases` pairs each verdict with its prefixed case (or None); `run(cases)`
-    runs cases in the submission's child and returns their outcomes. The score and the codes
-    stay as judged; the judge runs again without naming mistakes (it named none the first
-    time, and its memory of this submission's names is settled already)."""
-    wanted = [(verdict, longer) for verdict, longer in zip(verdicts, cases)
-              if longer is not None and not verdict.passed
-              and verdict.case.visibility == "public" and verdict.codes
-              and set(verdict.codes) <= _NARROWABLE]
+    diagnosis is vague. `prefixed_case(index)` gives the prefixed case of the verdict at that
+    index (or None), built only when first asked; `run(cases)` runs cases in the submission's
+    child and returns their outcomes. The score and the codes stay as judged; the judge runs
+    again without naming mistakes (it named none the first time, and its memory of this
+    submission's names is settled already)."""
+    wanted = []
+    for index, verdict in enumerate(verdicts):
+        if not verdict.passed and verdict.case.visibility == "public" and verdict.codes \
+                and set(verdict.codes) <= _NARROWABLE:
+            longer = prefixed_case(index)
+            if longer is not None:
+                wanted.append((verdict, longer))
     if not wanted:
         return
     outcomes = run([longer for _, longer in wanted])
-    plain = replace(context, name_mistake=None)  # naming found nothing the first time
+    plain = replace(context, name_mistake=None)
     for (verdict, longer), outcome in zip(wanted, outcomes):
         if outcome.failure is not None:
             continue

@@ -144,7 +144,8 @@ def judged(assignment: Assignment, submission: Submission, ran: tuple,
                   isolation, sum(outcome.seconds for outcome in run.cases))
 
 
-#: each assignment's public cases cut along their sequences (grader.judge.narrowing), or None
+#: per assignment: its reference's functions and its public cases cut along their sequences
+#: (grader.judge.narrowing), each cut when a submission first needs it
 _PREFIXED: dict = {}
 
 
@@ -154,15 +155,21 @@ def _narrowed(assignment: Assignment, submission: Submission, verdicts: list, co
     if assignment.handout is None or all(v.passed for v in verdicts):
         return
     from grader.judge import narrowing
-    from grader.judge.fingerprints import namespace_of, reference_module
 
     found = _PREFIXED.get(id(assignment))
     if found is None or found[0] is not assignment:
-        module = reference_module(assignment.handout.parent.parent.parent, assignment.name)
-        reference = namespace_of(module)
-        found = _PREFIXED[id(assignment)] = (assignment, [
-            narrowing.prefixed(case, reference) if case.visibility == "public" else None
-            for case in assignment.cases])
+        found = _PREFIXED[id(assignment)] = (assignment, {}, [])
+
+    def prefixed_case(index: int):
+        cut = found[1]
+        if index not in cut:
+            if not found[2]:
+                from grader.judge.fingerprints import namespace_of, reference_module
+
+                found[2].append(namespace_of(reference_module(
+                    assignment.handout.parent.parent.parent, assignment.name)))
+            cut[index] = narrowing.prefixed(assignment.cases[index], found[2][0])
+        return cut[index]
 
     def run(cases):
         try:
@@ -170,7 +177,7 @@ def _narrowed(assignment: Assignment, submission: Submission, verdicts: list, co
         except SandboxError:
             return []
 
-    narrowing.narrow(found[1], verdicts, context, run)
+    narrowing.narrow(prefixed_case, verdicts, context, run)
 
 
 def ungradable(assignment: Assignment, submission_id: str, reason: str) -> Graded:
