@@ -7,7 +7,7 @@ import pytest
 
 from grader.course.assignment import available, load
 from grader.sandbox import harness, warmup
-from grader.sandbox.runner import plan
+from grader.sandbox.messages import plan
 
 COURSE = Path(__file__).resolve().parent.parent
 

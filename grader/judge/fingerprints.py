@@ -21,7 +21,7 @@ from grader.course.references import load_reference
 from grader.judge.mutants import Mutant, Shapes, generate
 from grader.judge.verdicts import Context, judge
 from grader.sandbox import harness
-from grader.sandbox.runner import _case_outcome, plan
+from grader.sandbox.messages import _case_outcome, plan
 
 #: how close a mutant's value must be to the reference's to count as the same value
 SAME = 1e-12

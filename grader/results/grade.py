@@ -66,8 +66,14 @@ def _namer(assignment: Assignment):
         from grader.judge.naming import MutantNamer
 
         found = _NAMERS[id(assignment)] = (assignment, MutantNamer(
-            assignment, assignment.handout.parent.parent.parent))
+            assignment, _course(assignment)))
     return found[1]
+
+
+def _course(assignment: Assignment):
+    """The course folder of an assignment loaded from one (its handout is
+    COURSE/assignments/NAME/NAME.ipynb)."""
+    return assignment.handout.parent.parent.parent
 
 
 def called_functions(assignment: Assignment) -> tuple[str, ...]:
@@ -144,8 +150,8 @@ def judged(assignment: Assignment, submission: Submission, ran: tuple,
                   isolation, sum(outcome.seconds for outcome in run.cases))
 
 
-#: per assignment: its reference's functions and its public cases cut along their sequences
-#: (grader.judge.narrowing), each cut when a submission first needs it
+#: per assignment: its public cases cut along their sequences (grader.judge.narrowing), each
+#: cut when a submission first needs it
 _PREFIXED: dict = {}
 
 
@@ -155,20 +161,17 @@ def _narrowed(assignment: Assignment, submission: Submission, verdicts: list, co
     if assignment.handout is None or all(v.passed for v in verdicts):
         return
     from grader.judge import narrowing
+    from grader.judge.fingerprints import namespace_of, reference_module
 
     found = _PREFIXED.get(id(assignment))
     if found is None or found[0] is not assignment:
-        found = _PREFIXED[id(assignment)] = (assignment, {}, [])
+        found = _PREFIXED[id(assignment)] = (assignment, {})
+    cut = found[1]
 
     def prefixed_case(index: int):
-        cut = found[1]
         if index not in cut:
-            if not found[2]:
-                from grader.judge.fingerprints import namespace_of, reference_module
-
-                found[2].append(namespace_of(reference_module(
-                    assignment.handout.parent.parent.parent, assignment.name)))
-            cut[index] = narrowing.prefixed(assignment.cases[index], found[2][0])
+            reference = namespace_of(reference_module(_course(assignment), assignment.name))
+            cut[index] = narrowing.prefixed(assignment.cases[index], reference)
         return cut[index]
 
     def run(cases):
